@@ -1,0 +1,104 @@
+"""Small request/response middleware, each usable from sync and async stacks without a thread hop."""
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+
+from .errors import problem_response
+from .logging import request_id_var
+
+GetResponse = Callable[[HttpRequest], Any]
+
+
+class HookMiddleware:
+    """Base for middleware written as two hooks: `before` may answer early, `after` may amend the response."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def before(self, request: HttpRequest) -> HttpResponseBase | None:
+        return None
+
+    def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        return response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if self.is_async:
+            return self._acall(request)
+        early = self.before(request)
+        return self.after(request, early if early is not None else self.get_response(request))
+
+    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
+        early = self.before(request)
+        return self.after(request, early if early is not None else await self.get_response(request))
+
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestIdMiddleware(HookMiddleware):
+    """Takes a well-formed `X-Request-ID` or makes one, logs with it, and returns it."""
+
+    def before(self, request: HttpRequest) -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        request_id_var.set(request_id)
+
+    def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        response["X-Request-ID"] = getattr(request, "request_id", "")
+        return response
+
+
+class RequestSizeLimitMiddleware(HookMiddleware):
+    """Refuses a declared body larger than API_MAX_BODY_BYTES with 413 before anything reads it.
+
+    DRF reads JSON from the raw stream, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE, so the limit is
+    enforced here. Views that accept larger bodies (file uploads) set `max_body_bytes` on the view.
+    """
+
+    def before(self, request: HttpRequest) -> HttpResponseBase | None:
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(declared)
+        except ValueError:
+            return problem_response(status=400, code="bad_request", detail="Content-Length is not a number.")
+        limit = self._limit_for(request)
+        if length > limit:
+            return problem_response(
+                status=413,
+                code="payload_too_large",
+                detail=f"The request body is {length} bytes; the limit here is {limit} bytes.",
+            )
+        return None
+
+    @staticmethod
+    def _limit_for(request: HttpRequest) -> int:
+        from django.urls import Resolver404, resolve
+
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return int(settings.API_MAX_BODY_BYTES)
+        view_class = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
+        return int(getattr(view_class, "max_body_bytes", None) or settings.API_MAX_BODY_BYTES)
+
+
+class ContentSecurityPolicyMiddleware(HookMiddleware):
+    """Adds the CSP header to the HTML pages we serve (docs, admin, browsable API, bin inspector)."""
+
+    def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if response.get("Content-Type", "").startswith("text/html") and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY
+        return response

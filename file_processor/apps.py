@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class FileProcessorConfig(AppConfig):
+    name = "file_processor"

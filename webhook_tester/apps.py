@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class WebhookTesterConfig(AppConfig):
+    name = "webhook_tester"
