@@ -9,15 +9,6 @@ import os
 
 import pytest
 
-# Read by config/settings.py, so they must be set before Django configures itself. Tasks run in the
-# calling process unless a test starts a real worker; the global rate limit is switched on by the
-# tests that exercise it, so that other tests may make more than 100 requests.
-os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
-os.environ.setdefault("RATE_LIMIT_ENABLED", "false")
-os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
-os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
-os.environ.setdefault("LOG_FORMAT", "text")
-
 
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("CI", "").lower() == "true":
