@@ -4,6 +4,9 @@ import json
 import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
+
+from .serialization import format_datetime, to_jsonable
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -19,7 +22,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
+            "time": format_datetime(datetime.fromtimestamp(record.created, tz=UTC)),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -30,4 +33,16 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return json.dumps(to_jsonable_or_str(entry), default=str, ensure_ascii=False)
+
+
+def to_jsonable_or_str(value: Any) -> Any:
+    """The platform JSON form (UTC datetimes, Decimal strings, ...); anything unknown becomes its str()."""
+    if isinstance(value, dict):
+        return {str(key): to_jsonable_or_str(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable_or_str(item) for item in value]
+    try:
+        return to_jsonable(value)
+    except TypeError:
+        return str(value)

@@ -7,7 +7,8 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from .errors import problem_response
 from .logging import request_id_var
@@ -42,6 +43,19 @@ class HookMiddleware:
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         early = self.before(request)
         return self.after(request, early if early is not None else await self.get_response(request))
+
+
+def resolve_request(request: HttpRequest) -> ResolverMatch | None:
+    """Resolve the request's path once (memoised on the request) so middleware can read view attributes."""
+    if "_common_resolver_match" in request.__dict__:
+        cached: ResolverMatch | None = request.__dict__["_common_resolver_match"]
+        return cached
+    try:
+        match: ResolverMatch | None = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        match = None
+    request._common_resolver_match = match  # type: ignore[attr-defined]
+    return match
 
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -85,11 +99,8 @@ class RequestSizeLimitMiddleware(HookMiddleware):
 
     @staticmethod
     def _limit_for(request: HttpRequest) -> int:
-        from django.urls import Resolver404, resolve
-
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
+        match = resolve_request(request)
+        if match is None:
             return int(settings.API_MAX_BODY_BYTES)
         view_class = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
         return int(getattr(view_class, "max_body_bytes", None) or settings.API_MAX_BODY_BYTES)
@@ -101,4 +112,25 @@ class ContentSecurityPolicyMiddleware(HookMiddleware):
     def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if response.get("Content-Type", "").startswith("text/html") and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY
+        return response
+
+
+class ProblemDetailsMiddleware(HookMiddleware):
+    """Turns the error responses Django builds without our handlers into problem+json.
+
+    Django's class-based views and `require_http_methods` answer a wrong method with a bare
+    `HttpResponseNotAllowed`; this keeps its `Allow` header and gives it the common body. Other
+    responses pass untouched (a webhook bin may answer with any status and body on purpose).
+    """
+
+    def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = response.get("Allow", "")
+            problem = problem_response(
+                status=405,
+                code="method_not_allowed",
+                detail=f'Method "{request.method}" not allowed here; allowed: {allowed}.',
+                headers={"Allow": allowed},
+            )
+            return problem
         return response

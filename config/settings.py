@@ -5,8 +5,10 @@ Every variable read here is listed with its default in `.env.example`. Without `
 tasks executed in-process); with them it runs on PostgreSQL and Redis with separate Celery workers.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -16,17 +18,19 @@ VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 # A developer's `.env` is read when present; real environment variables win over it.
-env.read_env(BASE_DIR / ".env", overwrite=False)
+# DJANGO_READ_DOT_ENV=false ignores it (tests that check the defaults; deployments with no file).
+if env.bool("DJANGO_READ_DOT_ENV", default=True):
+    env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
-def _positive_int(name: str, default: int) -> int:
-    """Read an integer setting that must be >= 1; a bad value stops start-up naming the variable."""
+def _positive_int(name: str, default: int, minimum: int = 1) -> int:
+    """Read an integer setting that must be >= `minimum`; a bad value stops start-up naming the variable."""
     try:
         value = env.int(name, default=default)
     except (ValueError, TypeError) as exc:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {env.str(name)!r}") from exc
-    if value < 1:
-        raise ImproperlyConfigured(f"{name} must be at least 1, got {value}")
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
     return value
 
 
@@ -77,6 +81,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
+    "common.middleware.ProblemDetailsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -115,6 +120,7 @@ DATABASE_URL = _url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}", ("sql
 EMBEDDED_DATABASE = DATABASE_URL.startswith("sqlite")
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if EMBEDDED_DATABASE:
+    VAR_DIR.mkdir(exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the one writer; the busy timeout waits instead of failing.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -137,6 +143,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = _url("REDIS_URL", "", ("redis", "rediss", "unix"))
 EMBEDDED_REDIS = not REDIS_URL
 
+CACHES: dict[str, dict[str, Any]]
+CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if EMBEDDED_REDIS:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "platform"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -199,6 +207,28 @@ JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="api-platform")
 JWT_ACCESS_TTL = timedelta(seconds=_positive_int("JWT_ACCESS_TTL_SECONDS", 15 * 60))
 JWT_REFRESH_TTL = timedelta(seconds=_positive_int("JWT_REFRESH_TTL_SECONDS", 7 * 24 * 3600))
 JWT_REFRESH_REUSE_GRACE = timedelta(seconds=env.int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=10))
+JWT_ALGORITHM = "HS256"  # pinned: the only algorithm accepted when decoding (no `none`, no RS/HS confusion)
+# Passwords longer than this are refused with 400 (no silent truncation below it).
+AUTH_PASSWORD_MAX_LENGTH = _positive_int("AUTH_PASSWORD_MAX_LENGTH", 4096)
+# Abuse controls (django-ratelimit counters on the default cache). Rates are "<count>/<period>", e.g. 5/5m.
+AUTH_RATE_LIMIT_ENABLED = env.bool("AUTH_RATE_LIMIT_ENABLED", default=env.bool("RATE_LIMIT_ENABLED", default=True))
+AUTH_LOGIN_FAILURES_PER_ACCOUNT = env.str("AUTH_LOGIN_FAILURES_PER_ACCOUNT", default="5/5m")
+AUTH_LOGIN_RATE_PER_IP = env.str("AUTH_LOGIN_RATE_PER_IP", default="10/m")
+AUTH_REGISTER_RATE_PER_IP = env.str("AUTH_REGISTER_RATE_PER_IP", default="10/h")
+AUTH_PASSWORD_RESET_RATE_PER_IP = env.str("AUTH_PASSWORD_RESET_RATE_PER_IP", default="5/15m")
+AUTH_PASSWORD_RESET_RATE_PER_EMAIL = env.str("AUTH_PASSWORD_RESET_RATE_PER_EMAIL", default="3/h")
+AUTH_REFRESH_RATE_PER_IP = env.str("AUTH_REFRESH_RATE_PER_IP", default="60/m")
+AUTH_API_KEYS_MAX_PER_USER = _positive_int("AUTH_API_KEYS_MAX_PER_USER", 25)
+AUTH_SESSION_PURGE_BATCH_SIZE = _positive_int("AUTH_SESSION_PURGE_BATCH_SIZE", 1000)
+# The link mailed for a password reset; {uid} and {token} are filled in. Empty: PUBLIC_BASE_URL + /password-reset.
+AUTH_PASSWORD_RESET_URL = env.str("AUTH_PASSWORD_RESET_URL", default="")
+PASSWORD_RESET_TIMEOUT = _positive_int("PASSWORD_RESET_TIMEOUT", 3600)
+# WebSocket: seconds an unauthenticated socket may wait for its {"type": "auth"} message.
+WS_AUTH_TIMEOUT_SECONDS = env.float("WS_AUTH_TIMEOUT_SECONDS", default=5.0)
+CELERY_BEAT_SCHEDULE["auth-sessions-purge-expired"] = {
+    "task": "auth_app.tasks.auth_sessions_purge_expired",
+    "schedule": timedelta(hours=1),
+}
 # --- end auth_app settings ---
 
 EMAIL_BACKEND = env.str(
@@ -216,6 +246,30 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- notifications settings (owned by notifications) ---
+# Limits on one notification; a larger body or `data` is refused with 400 (validation_error).
+NOTIFICATIONS_TITLE_MAX_CHARS = _positive_int("NOTIFICATIONS_TITLE_MAX_CHARS", 200)
+NOTIFICATIONS_BODY_MAX_CHARS = _positive_int("NOTIFICATIONS_BODY_MAX_CHARS", 4000)
+NOTIFICATIONS_DATA_MAX_BYTES = _positive_int("NOTIFICATIONS_DATA_MAX_BYTES", 16 * 1024)
+# A broadcast writes and pushes this many users per transaction.
+NOTIFICATIONS_BROADCAST_BATCH_SIZE = _positive_int("NOTIFICATIONS_BROADCAST_BATCH_SIZE", 500)
+# Replays (WebSocket resume, SSE Last-Event-ID) read the database in pages of this many rows.
+NOTIFICATIONS_REPLAY_PAGE_SIZE = _positive_int("NOTIFICATIONS_REPLAY_PAGE_SIZE", 200)
+# WebSocket: app-level {"type":"ping"} interval, and the bounded per-connection outgoing queue; a
+# client that lets it fill is closed with 4008 (slow consumer).
+NOTIFICATIONS_WS_PING_SECONDS = env.float("NOTIFICATIONS_WS_PING_SECONDS", default=20.0)
+NOTIFICATIONS_WS_MAX_PENDING = _positive_int("NOTIFICATIONS_WS_MAX_PENDING", 256)
+# A resume replay waits at most this long for room in that queue before closing with 4008.
+NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS = env.float("NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS", default=10.0)
+# SSE: comment heartbeat interval and the reconnect delay advised with `retry:` (milliseconds).
+NOTIFICATIONS_SSE_HEARTBEAT_SECONDS = env.float("NOTIFICATIONS_SSE_HEARTBEAT_SECONDS", default=15.0)
+NOTIFICATIONS_SSE_RETRY_MS = _positive_int("NOTIFICATIONS_SSE_RETRY_MS", 3000)
+for _name in (
+    "NOTIFICATIONS_WS_PING_SECONDS",
+    "NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS",
+    "NOTIFICATIONS_SSE_HEARTBEAT_SECONDS",
+):
+    if not globals()[_name] > 0:
+        raise ImproperlyConfigured(f"{_name} must be a number of seconds above 0, got {globals()[_name]!r}")
 # --- end notifications settings ---
 
 # --- REST framework and OpenAPI -------------------------------------------------------------------
@@ -227,7 +281,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "common.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
@@ -255,20 +309,58 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "SCHEMA_PATH_PREFIX": r"/api/v1/[a-z]+",
+    # Swagger UI must not send the schema to the public validator (no outside requests from the docs).
+    "SWAGGER_UI_SETTINGS": {
+        "deepLinking": True,
+        "displayOperationId": True,
+        "filter": True,
+        "validatorUrl": None,
+    },
+    # The schema and docs are public: no credentials are read to serve them.
+    "SERVE_AUTHENTICATION": [],
+    # With the prefix `/api/v1` the first path segment (the API) becomes the tag and starts the operationId.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SORT_OPERATIONS": False,
     "ENUM_NAME_OVERRIDES": {},
+    # One tag per API; each per-API schema (/api/v1/<name>/openapi.json) keeps only its own.
+    "TAGS": [
+        {"name": "auth", "description": "Registration, login, JWT access/refresh tokens, sessions and API keys."},
+        {"name": "orders", "description": "Orders with idempotent creation, and Stripe webhooks."},
+        {"name": "files", "description": "File uploads, downloads and asynchronous conversion jobs."},
+        {"name": "notifications", "description": "User notifications over REST, Server-Sent Events and WebSocket."},
+        {"name": "bins", "description": "Webhook bins: capture, inspect, replay and export requests."},
+    ],
 }
 
 # --- Platform limits (common/) --------------------------------------------------------------------
-API_PAGE_SIZE_DEFAULT = 20
-API_PAGE_SIZE_MAX = 100
+
+
+def _rate(name: str, default: str) -> str:
+    """Read a rate like "100/15m" (count / [multiplier] s|m|h|d); a bad one stops start-up naming the variable."""
+    value = env.str(name, default=default).strip()
+    match = re.fullmatch(r"([1-9]\d*)/(\d*)([smhd])", value)
+    if not match or (match.group(2) and int(match.group(2)) == 0):
+        raise ImproperlyConfigured(f"{name} must be a rate like 100/15m (count/[n]s|m|h|d), got {value!r}")
+    return value
+
+
+API_PAGE_SIZE_MAX = _positive_int("API_PAGE_SIZE_MAX", 100)
+API_PAGE_SIZE_DEFAULT = _positive_int("API_PAGE_SIZE_DEFAULT", 20)
+if API_PAGE_SIZE_DEFAULT > API_PAGE_SIZE_MAX:
+    raise ImproperlyConfigured(f"API_PAGE_SIZE_DEFAULT ({API_PAGE_SIZE_DEFAULT}) exceeds API_PAGE_SIZE_MAX")
 API_MAX_BODY_BYTES = _positive_int("API_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
-RATE_LIMIT_ANON = env.str("RATE_LIMIT_ANON", default="100/15m")
-RATE_LIMIT_USER = env.str("RATE_LIMIT_USER", default="1000/15m")
+RATE_LIMIT_ANON = _rate("RATE_LIMIT_ANON", "100/15m")
+RATE_LIMIT_USER = _rate("RATE_LIMIT_USER", "1000/15m")
+# `(request) -> str | None`: the authenticated principal (cheap, no database), or None for anonymous.
+RATE_LIMIT_PRINCIPAL_RESOLVER = env.str(
+    "RATE_LIMIT_PRINCIPAL_RESOLVER", default="auth_app.authentication.request_principal"
+)
+# How many reverse proxies append to X-Forwarded-For in front of the app; 0 trusts only REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = _positive_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "common.ratelimit.client_ip"
 RATELIMIT_VIEW = "common.errors.ratelimited_view"
 # Embedded mode is a single process, so the local-memory cache is a correct (if unshared) counter.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"] if EMBEDDED_REDIS else []

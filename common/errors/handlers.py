@@ -8,7 +8,9 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions as drf
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
@@ -16,6 +18,9 @@ from .exceptions import ApplicationError
 from .problems import PROBLEM_CONTENT_TYPE, FieldError, problem_body, problem_response
 
 logger = logging.getLogger(__name__)
+
+_RATELIMITED_DETAIL = "Too many requests; retry later."
+_RATELIMITED_HEADERS = {"Retry-After": "60"}
 
 _DRF_CODES: dict[type[drf.APIException], str] = {
     drf.ParseError: "malformed_request",
@@ -74,8 +79,25 @@ def _problem_drf_response(
 
 def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: map every known exception to problem+json; let unknown ones reach handler500."""
+    response = _drf_problem(exc)
+    if response is not None:
+        _render_as_json(context)
+    return response
+
+
+def _render_as_json(context: dict[str, Any]) -> None:
+    """Errors are JSON even when the client negotiated the browsable API's HTML."""
+    request = context.get("request")
+    if request is not None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = PROBLEM_CONTENT_TYPE
+
+
+def _drf_problem(exc: Exception) -> Response | None:
     if isinstance(exc, ApplicationError):
         return _problem_drf_response(exc.status, exc.code, exc.detail, exc.errors, exc.headers, exc.extra)
+    if isinstance(exc, Ratelimited):  # django-ratelimit's block=True; it subclasses PermissionDenied
+        return _problem_drf_response(429, "rate_limited", _RATELIMITED_DETAIL, headers=dict(_RATELIMITED_HEADERS))
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -90,8 +112,9 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     headers: dict[str, str] = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
-    if isinstance(exc, drf.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(int(exc.wait))
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, drf.Throttled) and wait is not None:
+        headers["Retry-After"] = str(max(1, int(wait)))
 
     if isinstance(exc, drf.ValidationError):
         errors = flatten_errors(exc.detail)
@@ -101,6 +124,9 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     code = _DRF_CODES.get(type(exc)) or _code_from_detail(exc)
     if isinstance(exc, drf.ParseError) and "JSON" in str(exc.detail):
         code = "malformed_json"
+    elif isinstance(exc, drf.PermissionDenied) and str(exc.detail).startswith("CSRF Failed"):
+        # SessionAuthentication's own CSRF check (DRF views are csrf_exempt for Django's middleware).
+        code = "csrf_failed"
     return _problem_drf_response(exc.status_code, code, str(exc.detail), None, headers)
 
 
@@ -128,6 +154,8 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, Ratelimited):
+        return ratelimited_view(request, exception)
     return problem_response(
         status=403, code="permission_denied", detail="You do not have permission to perform this action."
     )
@@ -138,9 +166,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return problem_response(
-        status=500, code="server_error", detail="An unexpected error occurred; it has been logged."
-    )
+    return problem_response(status=500, code="server_error", detail="An unexpected error occurred; it has been logged.")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
@@ -148,10 +174,14 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def ratelimited_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """django-ratelimit's RATELIMIT_VIEW: its blocks become 429 problems, not 403."""
+    """django-ratelimit's RATELIMIT_VIEW and its `block=True` decorator: 429 problems, not 403.
+
+    The decorator does not say when its window ends, so Retry-After is a fixed minute; code that can
+    should use `common.ratelimit.check_rate` + `rate_limited_error`, which send the exact headers.
+    """
     return problem_response(
         status=HTTPStatus.TOO_MANY_REQUESTS,
         code="rate_limited",
-        detail="Too many requests; retry later.",
-        headers={"Retry-After": "60"},
+        detail=_RATELIMITED_DETAIL,
+        headers=_RATELIMITED_HEADERS,
     )
