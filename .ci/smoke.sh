@@ -15,6 +15,7 @@ expect 200 GET /health/live
 expect 200 GET /openapi.json
 expect 200 GET /docs
 expect 200 GET /redoc
+expect 200 GET /stoplight
 expect 200 GET /admin/login/
 expect 404 GET /api/v1/does-not-exist
 grep -q '"code"' /tmp/smoke-body || fail "404 body is not a problem document"
