@@ -64,10 +64,43 @@ def staff_user(db, password):
 
 
 @pytest.fixture
-def auth_client(user):
-    """An API client that presents a real access token for `user` (issue 3 wires the token issuance)."""
+def make_access_token(db):
+    """Factory: `make_access_token(user) -> str`, a real access token from a new session of `user`."""
+    from auth_app.services import auth_session_start
+
+    def make(user) -> str:
+        return auth_session_start(user=user)["access"]
+
+    return make
+
+
+@pytest.fixture
+def access_token(user, make_access_token) -> str:
+    """A real access token for `user`."""
+    return make_access_token(user)
+
+
+@pytest.fixture
+def auth_client(user, access_token):
+    """An API client that sends `Authorization: Bearer <access token>` for `user`."""
     from rest_framework.test import APIClient
 
     client = APIClient()
-    client.force_authenticate(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token}")
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Hash test passwords with MD5 (fast); Argon2id and the others stay listed so real hashes still verify.
+
+    Tests about hashing itself use the `real_password_hashers` fixture.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+
+
+@pytest.fixture
+def real_password_hashers(settings):
+    """The production PASSWORD_HASHERS (Argon2id first), for tests about hashing."""
+    settings.PASSWORD_HASHERS = [h for h in settings.PASSWORD_HASHERS if not h.endswith("MD5PasswordHasher")]
+    return settings.PASSWORD_HASHERS

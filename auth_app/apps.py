@@ -5,3 +5,6 @@ class AuthAppConfig(AppConfig):
     label = "auth_app"
     verbose_name = "Authentication"
     name = "auth_app"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks

@@ -1,7 +1,259 @@
-"""Placeholder: replaced by the Auth API work (issue 3)."""
+"""WebSocket authentication: a Channels middleware and the base consumer every socket endpoint uses.
 
-from channels.auth import AuthMiddlewareStack
+Contracts (stable names):
+
+- `WebSocketAuthMiddleware(inner)`: config/asgi.py wraps the URLRouter with it. It reads the
+  access token from `Sec-WebSocket-Protocol: bearer, <access token>` (i.e.
+  `scope["subprotocols"] == ["bearer", token]`), or else the Django session cookie (our own browser
+  pages), and sets `scope["user"]` (AnonymousUser when neither works) and `scope["ws_auth"]`, a
+  `WsAuth` with `method` ("bearer" | "session" | None), `bearer_offered`, `expires_at` (epoch
+  seconds of the token's expiry or None), `sid` and `error`. A token in the URL query string is
+  never read.
+- `AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer)`: subclass it and implement
+  `async def on_authenticated(self) -> None` (join groups there, not via `groups`) and
+  `async def on_message(self, content: dict) -> None`. It accepts with `subprotocol="bearer"`
+  when the client offered it (browsers drop the socket otherwise); an anonymous connection is
+  accepted and must send `{"type": "auth", "token": "<access>"}` within WS_AUTH_TIMEOUT_SECONDS
+  (default 5). The socket is closed when the token expires (a later `auth` message with a fresh
+  token of the same user extends it). Logout (the session denylist) is checked at connect/auth time.
+  Override `disconnect(code)` to leave groups, as usual in Channels.
+
+Close codes:
+    4401 CLOSE_UNAUTHENTICATED  authentication missing, invalid, expired, revoked or timed out
+    4403 CLOSE_FORBIDDEN        authenticated but not allowed (raised by subclasses)
+    4400 CLOSE_BAD_MESSAGE      malformed message (not a JSON object)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.sessions import SessionMiddlewareStack
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+
+from .tokens import TokenInvalid
+
+__all__ = [
+    "CLOSE_BAD_MESSAGE",
+    "CLOSE_FORBIDDEN",
+    "CLOSE_UNAUTHENTICATED",
+    "AuthenticatedJsonWebsocketConsumer",
+    "WebSocketAuthMiddleware",
+    "WsAuth",
+]
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_BAD_MESSAGE = 4400
+BEARER_SUBPROTOCOL = "bearer"
 
 
-def WebSocketAuthMiddleware(inner):  # type: ignore[no-untyped-def]  # noqa: N802
-    return AuthMiddlewareStack(inner)
+@dataclass
+class WsAuth:
+    """How the socket was authenticated; `scope["ws_auth"]`."""
+
+    method: str | None = None
+    bearer_offered: bool = False
+    expires_at: float | None = None
+    sid: str | None = None
+    error: str | None = None
+
+
+def _authenticate_token_sync(token: str) -> tuple[Any, Any]:
+    from .authentication import authenticate_access_token
+
+    return authenticate_access_token(token)
+
+
+_authenticate_token = database_sync_to_async(_authenticate_token_sync)
+
+
+@database_sync_to_async
+def _session_user(scope: dict[str, Any]) -> Any:
+    """The user of the Django session cookie (the same checks as django.contrib.auth.get_user)."""
+    from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+
+    session = scope.get("session")
+    if session is None:
+        return AnonymousUser()
+    try:
+        user_id = session[SESSION_KEY]
+    except KeyError:
+        return AnonymousUser()
+    user = get_user_model()._default_manager.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return AnonymousUser()
+    session_hash = session.get(HASH_SESSION_KEY)
+    if not session_hash or not _constant_time_equal(session_hash, user.get_session_auth_hash()):
+        return AnonymousUser()
+    return user
+
+
+def _constant_time_equal(a: str, b: str) -> bool:
+    from django.utils.crypto import constant_time_compare
+
+    return constant_time_compare(a, b)
+
+
+class _ResolveUser:
+    """Inner half of the middleware; runs after the session middleware has put `scope["session"]`."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        scope = dict(scope)
+        auth = WsAuth()
+        user: Any = AnonymousUser()
+        subprotocols = [str(p).strip() for p in scope.get("subprotocols") or []]
+        if subprotocols and subprotocols[0].lower() == BEARER_SUBPROTOCOL:
+            auth.bearer_offered = True
+            if len(subprotocols) != 2 or not subprotocols[1]:
+                auth.error = "malformed bearer subprotocol"
+            else:
+                try:
+                    user, claims = await _authenticate_token(subprotocols[1])
+                except (TokenInvalid, ValueError):
+                    auth.error = "invalid token"
+                    user = AnonymousUser()
+                else:
+                    auth.method, auth.expires_at, auth.sid = "bearer", float(claims.exp), claims.sid
+        else:
+            user = await _session_user(scope)
+            if user.is_authenticated:
+                auth.method = "session"
+        scope["user"] = user
+        scope["ws_auth"] = auth
+        return await self.inner(scope, receive, send)
+
+
+class WebSocketAuthMiddleware:
+    """Channels middleware: bearer subprotocol or Django session cookie -> `scope["user"]`."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._app = SessionMiddlewareStack(_ResolveUser(inner))
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if scope.get("type") != "websocket":
+            return await self.inner(scope, receive, send)
+        return await self._app(scope, receive, send)
+
+
+class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
+    """Base JSON consumer that is authenticated before it does anything (see the module docstring)."""
+
+    authenticated: bool = False
+
+    async def on_authenticated(self) -> None:
+        """Called once the socket has a user; subclasses join their groups here."""
+
+    async def on_message(self, content: dict[str, Any]) -> None:
+        """Called for each JSON object received after authentication."""
+
+    # --- connection life cycle ---------------------------------------------------------------
+
+    async def connect(self) -> None:
+        self.authenticated = False
+        self._closing = False
+        self._timers: list[asyncio.Task[None]] = []
+        auth: WsAuth = self.scope.get("ws_auth") or WsAuth()
+        await self.accept(subprotocol=BEARER_SUBPROTOCOL if auth.bearer_offered else None)
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            await self._authenticated(auth.expires_at)
+        elif auth.bearer_offered:
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+        else:
+            self._timers.append(asyncio.create_task(self._auth_deadline()))
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self._cancel_timers()
+        await super().websocket_disconnect(message)
+
+    async def close_with(self, code: int) -> None:
+        """Close once with `code`, ignoring anything that arrives afterwards."""
+        if self._closing:
+            return
+        self._closing = True
+        self._cancel_timers()
+        await self.close(code=code)
+
+    # --- messages -------------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        if self._closing:
+            return
+        try:
+            content = json.loads(text_data) if text_data is not None else None
+        except ValueError:
+            content = None
+        if not isinstance(content, dict):
+            await self.close_with(CLOSE_BAD_MESSAGE)
+            return
+        if content.get("type") == "auth":
+            await self._auth_message(content)
+        elif not self.authenticated:
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+        else:
+            await self.on_message(content)
+
+    async def _auth_message(self, content: dict[str, Any]) -> None:
+        token = content.get("token")
+        if not isinstance(token, str) or not token:
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+            return
+        try:
+            user, claims = await _authenticate_token(token)
+        except (TokenInvalid, ValueError):
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+            return
+        if self.authenticated:
+            if user.pk != self.scope["user"].pk:
+                await self.close_with(CLOSE_UNAUTHENTICATED)
+                return
+            self._schedule_expiry(float(claims.exp))
+            return
+        self._cancel_timers()
+        self.scope["user"] = user
+        auth: WsAuth = self.scope.get("ws_auth") or WsAuth()
+        auth.method, auth.expires_at, auth.sid, auth.error = "bearer", float(claims.exp), claims.sid, None
+        self.scope["ws_auth"] = auth
+        await self._authenticated(float(claims.exp))
+
+    # --- internals ------------------------------------------------------------------------------
+
+    async def _authenticated(self, expires_at: float | None) -> None:
+        self.authenticated = True
+        if expires_at is not None:
+            self._schedule_expiry(expires_at)
+        await self.on_authenticated()
+
+    def _schedule_expiry(self, expires_at: float) -> None:
+        for task in self._timers:
+            task.cancel()
+        self._timers = [asyncio.create_task(self._close_at(expires_at))]
+
+    async def _close_at(self, expires_at: float) -> None:
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        await self.close_with(CLOSE_UNAUTHENTICATED)
+
+    async def _auth_deadline(self) -> None:
+        await asyncio.sleep(float(settings.WS_AUTH_TIMEOUT_SECONDS))
+        if not self.authenticated:
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+
+    def _cancel_timers(self) -> None:
+        current = asyncio.current_task()
+        for task in getattr(self, "_timers", []):
+            if task is not current:
+                task.cancel()
+        self._timers = []

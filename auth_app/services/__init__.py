@@ -1,0 +1,41 @@
+"""Writes of the Auth API. Other apps and tests may call these; views stay thin around them."""
+
+from .accounts import (
+    password_reset_confirm,
+    password_reset_email_send,
+    password_reset_request,
+    user_login,
+    user_password_change,
+    user_register,
+    user_update,
+)
+from .api_keys import API_KEY_PREFIX, api_key_authenticate, api_key_create, api_key_parse, api_key_revoke
+from .sessions import (
+    auth_session_logout,
+    auth_session_refresh,
+    auth_session_revoke,
+    auth_session_start,
+    auth_sessions_purge_expired,
+    auth_sessions_revoke_all,
+)
+
+__all__ = [
+    "API_KEY_PREFIX",
+    "api_key_authenticate",
+    "api_key_create",
+    "api_key_parse",
+    "api_key_revoke",
+    "auth_session_logout",
+    "auth_session_refresh",
+    "auth_session_revoke",
+    "auth_session_start",
+    "auth_sessions_purge_expired",
+    "auth_sessions_revoke_all",
+    "password_reset_confirm",
+    "password_reset_email_send",
+    "password_reset_request",
+    "user_login",
+    "user_password_change",
+    "user_register",
+    "user_update",
+]

@@ -1,0 +1,29 @@
+"""Celery tasks of the Auth API: thin wrappers that call one service each."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240, max_retries=0)
+def auth_sessions_purge_expired() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): delete expired session rows in batches."""
+    return services.auth_sessions_purge_expired()
+
+
+@shared_task(
+    acks_late=True,
+    time_limit=60,
+    soft_time_limit=45,
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def password_reset_email_send_task(email: str) -> bool:
+    """Send one password-reset mail if an active account has `email`; SMTP hiccups (OSError) are retried.
+
+    It takes the address rather than a user id on purpose: the request queues it for every address,
+    so that registered and unknown addresses cost the request the same.
+    """
+    return services.password_reset_email_send(email=email)

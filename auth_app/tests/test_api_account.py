@@ -1,0 +1,141 @@
+"""users/me, password change and password reset."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+
+from auth_app.models import User
+from auth_app.services import auth_session_start
+
+from .conftest import API, bearer
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "a-brand-new-passphrase-77"
+
+
+def test_me_returns_the_caller(auth_client, user):
+    body = auth_client.get(f"{API}/users/me").json()
+    assert body["id"] == str(user.pk) and body["email"] == user.email
+    assert "password" not in body
+
+
+def test_me_without_credentials_is_401(api_client):
+    response = api_client.get(f"{API}/users/me")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_patch_me_changes_name_and_email(auth_client, user):
+    response = auth_client.patch(f"{API}/users/me", {"name": "Ada K", "email": "Ada.K@Example.com"}, format="json")
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert (user.name, user.email) == ("Ada K", "ada.k@example.com")
+
+
+def test_patch_me_refuses_an_email_taken_in_any_case(auth_client, other_user):
+    response = auth_client.patch(f"{API}/users/me", {"email": other_user.email.upper()}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "email_taken"
+
+
+def test_patch_me_never_changes_the_password(auth_client, user, password):
+    response = auth_client.patch(f"{API}/users/me", {"password": "sneaky-new-password-1"}, format="json")
+    assert response.status_code == 400
+    user.refresh_from_db()
+    assert user.check_password(password)
+
+
+def test_password_change_revokes_every_other_session(api_client, user, password):
+    mine = auth_session_start(user=user)
+    others = [auth_session_start(user=user) for _ in range(2)]
+    response = bearer(api_client, mine["access"]).post(
+        f"{API}/password/change", {"current_password": password, "new_password": NEW_PASSWORD}, format="json"
+    )
+    assert response.status_code == 204
+    assert api_client.get(f"{API}/users/me").status_code == 200
+    for pair in others:
+        assert bearer(api_client, pair["access"]).get(f"{API}/users/me").status_code == 401
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_password_change_needs_the_current_password(auth_client, user, password):
+    response = auth_client.post(
+        f"{API}/password/change", {"current_password": "not-it", "new_password": NEW_PASSWORD}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "wrong_password"
+
+
+def test_password_change_with_an_api_key_is_refused(api_client, user, password):
+    from auth_app.services import api_key_create
+
+    _, key = api_key_create(user=user, name="ci")
+    api_client.credentials(HTTP_X_API_KEY=key)
+    response = api_client.post(
+        f"{API}/password/change", {"current_password": password, "new_password": NEW_PASSWORD}, format="json"
+    )
+    assert response.status_code == 401  # only Bearer tokens are accepted here
+
+
+def _reset(api_client, email: str):
+    return api_client.post(f"{API}/password/reset", {"email": email}, format="json")
+
+
+def test_password_reset_answers_the_same_for_existing_and_missing_accounts(
+    api_client, user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        existing = _reset(api_client, user.email)
+        missing = _reset(api_client, "nobody@example.com")
+    assert existing.status_code == missing.status_code == 202
+    assert existing.json() == missing.json()
+    assert existing["Content-Type"] == missing["Content-Type"]
+    assert [m.to for m in mail.outbox] == [[user.email]]
+
+
+def test_password_reset_link_sets_a_new_password_once_and_ends_all_sessions(
+    api_client, user, django_capture_on_commit_callbacks
+):
+    pair = auth_session_start(user=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        _reset(api_client, user.email.upper())
+    body = str(mail.outbox[0].body)
+    uid_match, token_match = re.search(r"uid: (\S+)", body), re.search(r"token: (\S+)", body)
+    assert uid_match and token_match
+    uid, token = uid_match.group(1), token_match.group(1)
+    assert f"uid={uid}&token={token}" in body
+    confirm = {"uid": uid, "token": token, "new_password": NEW_PASSWORD}
+    assert api_client.post(f"{API}/password/reset/confirm", confirm, format="json").status_code == 204
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert bearer(api_client, pair["access"]).get(f"{API}/users/me").status_code == 401
+    api_client.credentials()
+    again = api_client.post(f"{API}/password/reset/confirm", {**confirm, "new_password": "yet-another-pass-88"})
+    assert again.status_code == 400
+    assert again.json()["code"] == "invalid_reset_token"
+
+
+@pytest.mark.parametrize("uid", ["", "garbage", "Zm9v", "%%%"])
+def test_password_reset_confirm_with_a_bad_link_is_400(api_client, uid):
+    response = api_client.post(
+        f"{API}/password/reset/confirm", {"uid": uid or "x", "token": "abc-123", "new_password": NEW_PASSWORD}
+    )
+    assert response.status_code == 400
+
+
+def test_password_reset_is_limited_per_ip(rate_limits_on, api_client):
+    rate_limits_on.AUTH_PASSWORD_RESET_RATE_PER_IP = "2/m"
+    statuses = [_reset(api_client, f"n{i}@example.com").status_code for i in range(3)]
+    assert statuses == [202, 202, 429]
+
+
+def test_inactive_account_gets_no_reset_mail(api_client, user, django_capture_on_commit_callbacks):
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _reset(api_client, user.email).status_code == 202
+    assert mail.outbox == []

@@ -1,0 +1,127 @@
+"""WebSocket authentication: the middleware and the base consumer, through WebsocketCommunicator."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.urls import path
+
+from auth_app.services import auth_session_revoke, auth_session_start
+from auth_app.tokens import token_decode
+from auth_app.ws import (
+    CLOSE_BAD_MESSAGE,
+    CLOSE_UNAUTHENTICATED,
+    AuthenticatedJsonWebsocketConsumer,
+    WebSocketAuthMiddleware,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class EchoConsumer(AuthenticatedJsonWebsocketConsumer):
+    async def on_authenticated(self) -> None:
+        auth = self.scope["ws_auth"]
+        await self.send_json({"type": "ready", "user": str(self.scope["user"].pk), "method": auth.method})
+
+    async def on_message(self, content: dict) -> None:
+        await self.send_json({"type": "echo", "content": content})
+
+
+application = WebSocketAuthMiddleware(URLRouter([path("ws/echo", EchoConsumer.as_asgi())]))
+
+
+async def _start_session(user) -> dict:
+    return await sync_to_async(auth_session_start)(user=user)
+
+
+async def test_bearer_subprotocol_is_echoed_and_authenticates(user):
+    pair = await _start_session(user)
+    communicator = WebsocketCommunicator(application, "/ws/echo", subprotocols=["bearer", pair["access"]])
+    connected, subprotocol = await communicator.connect()
+    assert connected and subprotocol == "bearer"
+    assert await communicator.receive_json_from() == {"type": "ready", "user": str(user.pk), "method": "bearer"}
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from() == {"type": "echo", "content": {"type": "ping"}}
+    await communicator.disconnect()
+
+
+async def test_invalid_bearer_subprotocol_is_accepted_then_closed_4401(user):
+    communicator = WebsocketCommunicator(application, "/ws/echo", subprotocols=["bearer", "not-a-token"])
+    connected, subprotocol = await communicator.connect()
+    assert connected and subprotocol == "bearer"
+    assert await communicator.receive_output() == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+
+
+async def test_revoked_token_is_refused_with_4401(user):
+    pair = await _start_session(user)
+    sid = token_decode(pair["access"], expected_type="access").sid
+    await sync_to_async(auth_session_revoke)(session_id=sid, reason="logout")
+    communicator = WebsocketCommunicator(application, "/ws/echo", subprotocols=["bearer", pair["access"]])
+    await communicator.connect()
+    assert (await communicator.receive_output())["code"] == CLOSE_UNAUTHENTICATED
+
+
+async def test_first_message_auth(user):
+    pair = await _start_session(user)
+    communicator = WebsocketCommunicator(application, "/ws/echo")
+    connected, subprotocol = await communicator.connect()
+    assert connected and subprotocol is None
+    await communicator.send_json_to({"type": "auth", "token": pair["access"]})
+    assert (await communicator.receive_json_from())["type"] == "ready"
+    await communicator.disconnect()
+
+
+async def test_anonymous_socket_times_out_with_4401(settings):
+    settings.WS_AUTH_TIMEOUT_SECONDS = 0.1
+    communicator = WebsocketCommunicator(application, "/ws/echo")
+    connected, _ = await communicator.connect()
+    assert connected
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+
+
+async def test_messages_before_auth_and_malformed_messages_close(user):
+    communicator = WebsocketCommunicator(application, "/ws/echo")
+    await communicator.connect()
+    await communicator.send_json_to({"type": "ping"})
+    assert (await communicator.receive_output())["code"] == CLOSE_UNAUTHENTICATED
+
+    communicator = WebsocketCommunicator(application, "/ws/echo")
+    await communicator.connect()
+    await communicator.send_to(text_data="{not json")
+    assert (await communicator.receive_output())["code"] == CLOSE_BAD_MESSAGE
+
+    communicator = WebsocketCommunicator(application, "/ws/echo")
+    await communicator.connect()
+    await communicator.send_json_to({"type": "auth", "token": "forged"})
+    assert (await communicator.receive_output())["code"] == CLOSE_UNAUTHENTICATED
+
+
+async def test_socket_closes_when_the_token_expires(user, settings):
+    from datetime import timedelta
+
+    settings.JWT_ACCESS_TTL = timedelta(seconds=2)
+    pair = await _start_session(user)
+    communicator = WebsocketCommunicator(application, "/ws/echo", subprotocols=["bearer", pair["access"]])
+    await communicator.connect()
+    assert (await communicator.receive_json_from())["type"] == "ready"
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+
+
+async def test_query_string_token_is_ignored(user, settings):
+    settings.WS_AUTH_TIMEOUT_SECONDS = 0.1
+    pair = await _start_session(user)
+    communicator = WebsocketCommunicator(application, f"/ws/echo?token={pair['access']}")
+    await communicator.connect()
+    assert (await communicator.receive_output(timeout=5))["code"] == CLOSE_UNAUTHENTICATED
+
+
+async def test_django_session_cookie_authenticates(user, client):
+    await sync_to_async(client.force_login)(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    communicator = WebsocketCommunicator(application, "/ws/echo", headers=[(b"cookie", cookie)])
+    connected, subprotocol = await communicator.connect()
+    assert connected and subprotocol is None
+    assert await communicator.receive_json_from() == {"type": "ready", "user": str(user.pk), "method": "session"}
+    await communicator.disconnect()

@@ -1,0 +1,124 @@
+"""JSON Web Tokens for the Auth API: minting, strict decoding, and the session denylist.
+
+simplejwt's `TokenBackend` signs and verifies (its token classes are bound to its own blacklist
+app, which our session table replaces, so they are not used). Every token is HS256 with `iss`,
+`aud`, `sub` (user id), `sid` (session id), `jti`, `iat`, `exp` and `token_type` ("access" or
+"refresh"); decoding pins the algorithm and requires every one of those claims, so `alg: none`,
+a foreign issuer or audience, a refresh token used as an access token and the reverse are all
+refused.
+
+The denylist is a cache entry per revoked session (`sid`) that lives as long as the longest-lived
+access token of that session could (JWT_ACCESS_TTL plus a little clock leeway): one cache read per
+authenticated request kills every access token of a session the moment it is revoked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError
+
+TokenType = Literal["access", "refresh"]
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "token_type"]
+DENYLIST_PREFIX = "auth:denied-sid:"
+DENYLIST_LEEWAY_SECONDS = 5
+
+
+class TokenInvalid(Exception):
+    """The token is malformed, forged, expired, of the wrong type, or for another issuer/audience."""
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """The verified claims of a token. `request.auth` is one of these for Bearer requests."""
+
+    sub: str
+    sid: str
+    jti: str
+    token_type: str
+    exp: int
+    iat: int
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.exp, tz=UTC)
+
+
+def _backend() -> TokenBackend:
+    # Built per call (cheap) so that settings overridden in tests take effect.
+    return TokenBackend(
+        algorithm=settings.JWT_ALGORITHM,
+        signing_key=settings.JWT_SIGNING_KEY,
+        audience=settings.JWT_AUDIENCE,
+        issuer=settings.JWT_ISSUER,
+    )
+
+
+def new_jti() -> str:
+    return uuid.uuid4().hex
+
+
+def token_encode(
+    *, user_id: str, sid: str, jti: str, token_type: TokenType, lifetime: timedelta, now: datetime | None = None
+) -> tuple[str, datetime]:
+    """Sign a token; returns it and its expiry."""
+    issued = now or timezone.now()
+    expires = issued + lifetime
+    payload = {
+        "iss": settings.JWT_ISSUER,
+        "aud": settings.JWT_AUDIENCE,
+        "sub": str(user_id),
+        "sid": str(sid),
+        "jti": jti,
+        "iat": int(issued.timestamp()),
+        "exp": int(expires.timestamp()),
+        "token_type": token_type,
+    }
+    return _backend().encode(payload), expires
+
+
+def token_decode(token: str, *, expected_type: TokenType) -> TokenClaims:
+    """Verify signature, algorithm, expiry, issuer, audience and type; raise `TokenInvalid` otherwise."""
+    try:
+        # The backend pins the algorithm list to JWT_ALGORITHM and checks signature, exp, iss and aud.
+        payload = _backend().decode(token, verify=True)  # type: ignore[arg-type]  # annotated as its Token class; takes str
+    except (TokenBackendError, ValueError, TypeError) as exc:
+        raise TokenInvalid(str(exc)) from exc
+    missing = [claim for claim in REQUIRED_CLAIMS if claim not in payload]
+    if missing:
+        raise TokenInvalid(f"missing claims: {', '.join(missing)}")
+    if payload.get("token_type") != expected_type:
+        raise TokenInvalid(f"expected a {expected_type} token")
+    try:
+        return TokenClaims(
+            sub=str(uuid.UUID(str(payload["sub"]))),
+            sid=str(uuid.UUID(str(payload["sid"]))),
+            jti=str(payload["jti"]),
+            token_type=str(payload["token_type"]),
+            exp=int(payload["exp"]),
+            iat=int(payload["iat"]),
+        )
+    except (ValueError, TypeError) as exc:
+        raise TokenInvalid("malformed claims") from exc
+
+
+# --- Denylist of revoked sessions ------------------------------------------------------------------
+
+
+def session_denylist_add(sids: list[str]) -> None:
+    """Refuse every access token of these sessions from now until the last of them has expired."""
+    if not sids:
+        return
+    ttl = int(settings.JWT_ACCESS_TTL.total_seconds()) + DENYLIST_LEEWAY_SECONDS
+    cache.set_many({DENYLIST_PREFIX + str(sid): 1 for sid in sids}, timeout=ttl)
+
+
+def session_is_denied(sid: str) -> bool:
+    return cache.get(DENYLIST_PREFIX + str(sid)) is not None
