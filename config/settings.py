@@ -161,7 +161,9 @@ else:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py's default 5 s read timeout equals the layer's blocking-pop wait, so an idle
+                # receive times out and kills the consumer waiting on it; give the socket headroom.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
                 "prefix": "asgi",
                 "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=100),
                 "expiry": 60,
@@ -321,7 +323,7 @@ SPECTACULAR_SETTINGS = {
     # With the prefix `/api/v1` the first path segment (the API) becomes the tag and starts the operationId.
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SORT_OPERATIONS": False,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"NotificationKindEnum": "notifications.models.NotificationKind"},
     # One tag per API; each per-API schema (/api/v1/<name>/openapi.json) keeps only its own.
     "TAGS": [
         {"name": "auth", "description": "Registration, login, JWT access/refresh tokens, sessions and API keys."},

@@ -1,0 +1,66 @@
+"""A notification is a row first and a push second: the database is the history clients resume from."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from common.serialization import JSONEncoder
+
+
+class NotificationKind(models.TextChoices):
+    """The kinds the platform emits. The service accepts any dotted lowercase kind; these are documented.
+
+    Other apps add their kind here when they start emitting it (no migration: the field has no choices).
+    """
+
+    SYSTEM_MESSAGE = "system.message", "System message"
+    ORDER_PAID = "order.paid", "Order paid"
+    ORDER_REFUNDED = "order.refunded", "Order refunded"
+    FILE_CONVERTED = "file.converted", "File converted"
+    FILE_CONVERSION_FAILED = "file.conversion_failed", "File conversion failed"
+    BIN_EVENT_RECEIVED = "bin.event_received", "Webhook bin received an event"
+
+
+class Notification(models.Model):
+    """One message to one user. `seq` numbers a user's notifications 1, 2, 3, ... with no gaps."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    seq = models.BigIntegerField(help_text="Per-recipient sequence number; the resume position (SSE `id:`).")
+    kind = models.CharField(max_length=64)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, default="")
+    data = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Also the index behind the newest-first list: (recipient, seq) scanned backwards.
+            models.UniqueConstraint(fields=["recipient", "seq"], name="notification_recipient_seq_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient", "seq"], condition=Q(read_at__isnull=True), name="notification_unread_idx"
+            ),
+            models.Index(fields=["recipient", "kind", "seq"], name="notification_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.seq} to {self.recipient_id}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class NotificationCounter(models.Model):
+    """The last `seq` handed out per user. Its row lock serialises allocation, so seqs commit in order."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    last_seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.last_seq}"

@@ -1,0 +1,56 @@
+"""Reads. Every query is scoped to one recipient, so nobody reads another user's notifications."""
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+
+from common.errors import NotFound
+
+from .models import Notification, NotificationCounter
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def notification_list(*, user: Any, unread: bool | None = None, kind: str | None = None) -> QuerySet[Notification]:
+    """The user's notifications (unordered: the paginator orders by seq)."""
+    queryset = Notification.objects.filter(recipient=user)
+    if unread is True:
+        queryset = queryset.filter(read_at__isnull=True)
+    elif unread is False:
+        queryset = queryset.filter(read_at__isnull=False)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    return queryset
+
+
+def notification_get(*, user: Any, notification_id: Any) -> Notification:
+    """One of the user's notifications; another user's (or a malformed id) is NotFound, never 403."""
+    pk = _as_uuid(notification_id)
+    notification = Notification.objects.filter(recipient=user, pk=pk).first() if pk else None
+    if notification is None:
+        raise NotFound("No notification with this id exists for you.", code="notification_not_found")
+    return notification
+
+
+def notification_unread_count(*, user: Any) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notification_last_seq(*, user_id: Any) -> int:
+    """The newest seq handed out to the user (0 before the first notification)."""
+    last = NotificationCounter.objects.filter(user_id=user_id).values_list("last_seq", flat=True).first()
+    return int(last or 0)
+
+
+def notification_after(*, user_id: Any, after_seq: int, limit: int, up_to_seq: int | None = None) -> list[Notification]:
+    """The user's notifications with `after_seq < seq [<= up_to_seq]`, oldest first, at most `limit`."""
+    queryset = Notification.objects.filter(recipient_id=user_id, seq__gt=after_seq)
+    if up_to_seq is not None:
+        queryset = queryset.filter(seq__lte=up_to_seq)
+    return list(queryset.order_by("seq")[:limit])

@@ -1,0 +1,54 @@
+"""Helpers for the notifications tests: WebSocket clients against the real ASGI application."""
+
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+
+from notifications import services
+
+WS_PATH = "/ws/notifications"
+ORIGIN = (b"origin", b"http://testserver")
+
+
+def ws_client(token: str | None = None, *, application: Any = None, path: str = WS_PATH) -> WebsocketCommunicator:
+    """A communicator against config.asgi (or `application`), authenticating with the bearer subprotocol."""
+    if application is None:
+        from config.asgi import application as asgi_application
+
+        application = asgi_application
+    subprotocols = ["bearer", token] if token else None
+    return WebsocketCommunicator(application, path, headers=[ORIGIN], subprotocols=subprotocols)
+
+
+async def ws_ready(token: str, **kwargs: Any) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    """Connect, and wait for the `ready` message (the socket has joined its group)."""
+    communicator = ws_client(token, **kwargs)
+    connected, subprotocol = await communicator.connect()
+    assert connected and subprotocol == "bearer"
+    ready = await communicator.receive_json_from(timeout=5)
+    assert ready["type"] == "ready", ready
+    return communicator, ready
+
+
+async def receive_type(communicator: WebsocketCommunicator, kind: str, timeout: float = 5) -> dict[str, Any]:
+    """The next message of type `kind`, skipping pings and read receipts."""
+    while True:
+        message = await communicator.receive_json_from(timeout=timeout)
+        if message["type"] == kind:
+            return message
+        assert message["type"] in ("ping", "read"), message
+
+
+asend = database_sync_to_async(services.notification_send)
+
+
+def services_mode() -> bool:
+    return not settings.EMBEDDED_REDIS and not settings.EMBEDDED_DATABASE
+
+
+@pytest.fixture
+def tokens(make_access_token, user, other_user) -> dict[str, str]:
+    return {"user": make_access_token(user), "other": make_access_token(other_user)}

@@ -1,0 +1,90 @@
+"""Cross-process delivery, and publishing from sync code that has no event loop (Celery workers)."""
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+
+from notifications.push import user_group
+from notifications.tasks import notification_send_task
+
+from .conftest import receive_type, services_mode, ws_ready
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_notification_sent_by_another_process_reaches_the_socket(user, tokens):
+    if not services_mode():
+        pytest.skip("embedded mode has an in-process channel layer; cross-process fan-out needs REDIS_URL + PostgreSQL")
+    communicator, _ = await ws_ready(tokens["user"])
+    env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": settings.REDIS_URL}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "manage.py",
+        "notification_send",
+        "--user-id",
+        str(user.pk),
+        "--title",
+        "from another process",
+        "--data",
+        '{"pid": "other"}',
+        cwd=BASE_DIR,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    message = await receive_type(communicator, "notification", timeout=10)
+    assert message["notification"]["title"] == "from another process"
+    assert message["notification"]["data"] == {"pid": "other"}
+    assert f'"seq": {message["notification"]["seq"]}' in out.decode()
+    await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sync_publishing_outside_an_event_loop_survives_repeated_calls(user, caplog):
+    """What a Celery worker does: each task publishes with async_to_sync on a fresh loop."""
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(user_group(user.pk), channel)
+    with caplog.at_level("WARNING", logger="notifications.push"):
+        for index in range(3):
+            notification_send_task.apply(
+                kwargs={"user_id": str(user.pk), "kind": "system.message", "title": f"t{index}"}
+            )
+    assert not [r for r in caplog.records if r.name == "notifications.push"], caplog.text
+
+    async def receive_three() -> list[int]:
+        return [(await layer.receive(channel))["notification"]["seq"] for _ in range(3)]
+
+    # One loop for the receiving side (a server process); the sends above each ran on their own.
+    assert async_to_sync(receive_three)() == [1, 2, 3]
+    async_to_sync(layer.group_discard)(user_group(user.pk), channel)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_idle_socket_survives_the_layers_blocking_pops(user, tokens):
+    if not services_mode():
+        pytest.skip("the in-memory layer has no blocking pop")
+    communicator, _ = await ws_ready(tokens["user"])
+    await asyncio.sleep(11)  # the behaviour under test is idleness: two of the layer's 5 s pops
+    await asyncio.to_thread(
+        notification_send_task.apply,
+        kwargs={"user_id": str(user.pk), "kind": "system.message", "title": "after idling"},
+    )
+    assert (await receive_type(communicator, "notification"))["notification"]["title"] == "after idling"
+    await communicator.disconnect()

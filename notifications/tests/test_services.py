@@ -1,0 +1,187 @@
+"""Services: sequence allocation, validation, persist-then-push, broadcast, read."""
+
+import datetime as dt
+import decimal
+import threading
+import uuid
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+
+from common.errors import NotFound, ValidationFailed
+from notifications import selectors, services
+from notifications.models import Notification, NotificationCounter
+from notifications.push import user_group
+
+
+def _send(user, title="t", **extra):
+    return services.notification_send(user_id=user.pk, kind=extra.pop("kind", "system.message"), title=title, **extra)
+
+
+@pytest.mark.django_db
+def test_seq_is_per_user_and_gapless(user, other_user):
+    assert [_send(user).seq for _ in range(3)] == [1, 2, 3]
+    assert _send(other_user).seq == 1
+    assert selectors.notification_last_seq(user_id=user.pk) == 3
+    assert selectors.notification_last_seq(user_id=uuid.uuid4()) == 0
+
+
+@pytest.mark.django_db
+def test_rolled_back_send_leaves_no_row_no_seq_and_no_push(user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            _send(user)
+            raise RuntimeError("caller failed after sending")
+    assert callbacks == []
+    assert not Notification.objects.exists()
+    assert _send(user).seq == 1
+
+
+@pytest.mark.django_db
+def test_push_happens_only_after_commit(user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        _send(user)
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_data_is_normalised_to_plain_json(user):
+    moment = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
+    ref = uuid.uuid4()
+    notification = _send(user, data={"at": moment, "ref": ref, "amount": decimal.Decimal("12.50")})
+    expected = {"at": "2026-11-26T08:00:00Z", "ref": str(ref), "amount": "12.50"}
+    assert notification.data == expected
+    notification.refresh_from_db()
+    assert notification.data == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"kind": "Order.Paid"},
+        {"kind": "orderpaid"},
+        {"kind": "a." + "b" * 70},
+        {"title": "   "},
+        {"body": None},
+        {"data": [1, 2]},
+        {"data": {"x": float("nan")}},
+        {"data": {"x": object()}},
+        {"data": {"big": "x" * 20_000}},
+        {"body": "\x00"},
+    ],
+)
+def test_send_rejects_bad_content(user, kwargs):
+    arguments = {"kind": "system.message", "title": "ok", **kwargs}
+    with pytest.raises(ValidationFailed):
+        services.notification_send(user_id=user.pk, **arguments)
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("user_id", ["not-a-uuid", None, uuid.uuid4()])
+def test_send_rejects_unknown_user(user_id):
+    with pytest.raises(ValidationFailed) as info:
+        services.notification_send(user_id=user_id, kind="system.message", title="x")
+    assert info.value.errors and info.value.errors[0]["attr"] == "user_id"
+
+
+@pytest.mark.django_db
+def test_any_dotted_kind_is_accepted_by_the_service(user):
+    assert _send(user, kind="webhook.replayed").kind == "webhook.replayed"
+
+
+@pytest.mark.django_db
+def test_broadcast_writes_one_row_per_active_user_in_batches(
+    user, other_user, staff_user, django_assert_max_num_queries
+):
+    get_user_model().objects.create_user(email="off@example.com", password="x" * 12, is_active=False)
+    _send(user)  # existing counters keep counting
+    with django_assert_max_num_queries(20):
+        count = services.notification_broadcast(kind="system.message", title="all", batch_size=2)
+    assert count == 3
+    assert {n.recipient_id: n.seq for n in Notification.objects.filter(title="all")} == {
+        user.pk: 2,
+        other_user.pk: 1,
+        staff_user.pk: 1,
+    }
+
+
+@pytest.mark.django_db
+def test_mark_read_scoped_to_owner(user, other_user):
+    theirs = _send(other_user)
+    with pytest.raises(NotFound):
+        services.notification_mark_read(user=user, notification_id=theirs.pk)
+    with pytest.raises(NotFound):
+        services.notification_mark_read(user=user, notification_id="garbage")
+    mine = services.notification_mark_read(user=other_user, notification_id=theirs.pk)
+    assert mine.read_at is not None
+
+
+@pytest.mark.django_db
+def test_mark_all_read_is_one_update(user, django_assert_num_queries):
+    for _ in range(3):
+        _send(user)
+    with django_assert_num_queries(1):
+        assert services.notification_mark_all_read(user=user) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sends_get_distinct_consecutive_seqs(user):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers anyway; the row-lock path needs PostgreSQL")
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(5):
+                _send(user)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    seqs = sorted(Notification.objects.filter(recipient=user).values_list("seq", flat=True))
+    assert seqs == list(range(1, 21))
+    assert NotificationCounter.objects.get(user=user).last_seq == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_channel_layer_never_fails_the_send(user, settings, caplog):
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}
+    }
+    with caplog.at_level("WARNING", logger="notifications.push"):
+        notification = _send(user)
+    assert Notification.objects.filter(pk=notification.pk).exists()
+    assert "failed" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_read_receipts_are_pushed(user):
+    layer = get_channel_layer()
+
+    async def scenario() -> dict:
+        channel = await layer.new_channel()
+        await layer.group_add(user_group(user.pk), channel)
+        return channel
+
+    channel = async_to_sync(scenario)()
+    notification = _send(user)
+    services.notification_mark_read(user=user, notification_id=notification.pk)
+
+    async def drain() -> list[dict]:
+        return [await layer.receive(channel), await layer.receive(channel)]
+
+    first, second = async_to_sync(drain)()
+    assert first["type"] == "notification.message"
+    assert second == {"type": "notification.read", "ids": [str(notification.pk)], "all": False, "count": 1}
