@@ -44,6 +44,9 @@ run: install .env migrate seed  ## install, migrate, seed and serve on $(HOST):$
 	$(MAKE) --no-print-directory serve
 
 serve:  ## serve the ASGI app (HTTP + WebSocket) without the set-up steps
+	@if [ "$(WORKERS)" != "1" ] && [ -z "$$REDIS_URL" ]; then \
+		echo "WORKERS=$(WORKERS) needs REDIS_URL: the embedded cache, channel layer and denylist live in one process"; \
+		exit 2; fi
 	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
 		--no-access-log --lifespan off
 

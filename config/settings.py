@@ -5,41 +5,21 @@ Every variable read here is listed with its default in `.env.example`. Without `
 tasks executed in-process); with them it runs on PostgreSQL and Redis with separate Celery workers.
 """
 
-import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env, env_int, env_rate, env_seconds, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-env = environ.Env()
 # A developer's `.env` is read when present; real environment variables win over it.
 # DJANGO_READ_DOT_ENV=false ignores it (tests that check the defaults; deployments with no file).
 if env.bool("DJANGO_READ_DOT_ENV", default=True):
     env.read_env(BASE_DIR / ".env", overwrite=False)
-
-
-def _positive_int(name: str, default: int, minimum: int = 1) -> int:
-    """Read an integer setting that must be >= `minimum`; a bad value stops start-up naming the variable."""
-    try:
-        value = env.int(name, default=default)
-    except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(f"{name} must be a whole number, got {env.str(name)!r}") from exc
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def _url(name: str, default: str, schemes: tuple[str, ...]) -> str:
-    """Read a URL setting; an unknown scheme stops start-up naming the variable."""
-    value = env.str(name, default=default)
-    if value and value.split("://", 1)[0] not in schemes:
-        raise ImproperlyConfigured(f"{name} must be a URL starting with one of {', '.join(schemes)}; got {value!r}")
-    return value
 
 
 # --- Core -----------------------------------------------------------------------------------------
@@ -116,7 +96,7 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------------
-DATABASE_URL = _url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}", ("sqlite", "postgres", "postgresql"))
+DATABASE_URL = env_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}", ("sqlite", "postgres", "postgresql"))
 EMBEDDED_DATABASE = DATABASE_URL.startswith("sqlite")
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if EMBEDDED_DATABASE:
@@ -132,15 +112,15 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "pool": {
-            "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
-            "max_size": _positive_int("DB_POOL_MAX_SIZE", 20),
-            "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+            "min_size": env_int("DB_POOL_MIN_SIZE", 2, minimum=0),
+            "max_size": env_int("DB_POOL_MAX_SIZE", 20),
+            "timeout": env_seconds("DB_POOL_TIMEOUT", 10.0),
         },
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery ---------------------------------------------------------
-REDIS_URL = _url("REDIS_URL", "", ("redis", "rediss", "unix"))
+REDIS_URL = env_url("REDIS_URL", "", ("redis", "rediss", "unix"))
 EMBEDDED_REDIS = not REDIS_URL
 
 CACHES: dict[str, dict[str, Any]]
@@ -165,7 +145,7 @@ else:
                 # receive times out and kills the consumer waiting on it; give the socket headroom.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
                 "prefix": "asgi",
-                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=100),
+                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 100),
                 "expiry": 60,
             },
         }
@@ -180,8 +160,8 @@ CELERY_RESULT_EXTENDED = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 # Retries must finish inside the broker's visibility timeout or Redis redelivers the message.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
@@ -206,12 +186,12 @@ AUTH_PASSWORD_VALIDATORS = [
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
 JWT_ISSUER = env.str("JWT_ISSUER", default="api-platform")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="api-platform")
-JWT_ACCESS_TTL = timedelta(seconds=_positive_int("JWT_ACCESS_TTL_SECONDS", 15 * 60))
-JWT_REFRESH_TTL = timedelta(seconds=_positive_int("JWT_REFRESH_TTL_SECONDS", 7 * 24 * 3600))
-JWT_REFRESH_REUSE_GRACE = timedelta(seconds=env.int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=10))
+JWT_ACCESS_TTL = timedelta(seconds=env_int("JWT_ACCESS_TTL_SECONDS", 15 * 60))
+JWT_REFRESH_TTL = timedelta(seconds=env_int("JWT_REFRESH_TTL_SECONDS", 7 * 24 * 3600))
+JWT_REFRESH_REUSE_GRACE = timedelta(seconds=env_int("JWT_REFRESH_REUSE_GRACE_SECONDS", 10, minimum=0))
 JWT_ALGORITHM = "HS256"  # pinned: the only algorithm accepted when decoding (no `none`, no RS/HS confusion)
 # Passwords longer than this are refused with 400 (no silent truncation below it).
-AUTH_PASSWORD_MAX_LENGTH = _positive_int("AUTH_PASSWORD_MAX_LENGTH", 4096)
+AUTH_PASSWORD_MAX_LENGTH = env_int("AUTH_PASSWORD_MAX_LENGTH", 4096)
 # Abuse controls (django-ratelimit counters on the default cache). Rates are "<count>/<period>", e.g. 5/5m.
 AUTH_RATE_LIMIT_ENABLED = env.bool("AUTH_RATE_LIMIT_ENABLED", default=env.bool("RATE_LIMIT_ENABLED", default=True))
 AUTH_LOGIN_FAILURES_PER_ACCOUNT = env.str("AUTH_LOGIN_FAILURES_PER_ACCOUNT", default="5/5m")
@@ -220,13 +200,13 @@ AUTH_REGISTER_RATE_PER_IP = env.str("AUTH_REGISTER_RATE_PER_IP", default="10/h")
 AUTH_PASSWORD_RESET_RATE_PER_IP = env.str("AUTH_PASSWORD_RESET_RATE_PER_IP", default="5/15m")
 AUTH_PASSWORD_RESET_RATE_PER_EMAIL = env.str("AUTH_PASSWORD_RESET_RATE_PER_EMAIL", default="3/h")
 AUTH_REFRESH_RATE_PER_IP = env.str("AUTH_REFRESH_RATE_PER_IP", default="60/m")
-AUTH_API_KEYS_MAX_PER_USER = _positive_int("AUTH_API_KEYS_MAX_PER_USER", 25)
-AUTH_SESSION_PURGE_BATCH_SIZE = _positive_int("AUTH_SESSION_PURGE_BATCH_SIZE", 1000)
+AUTH_API_KEYS_MAX_PER_USER = env_int("AUTH_API_KEYS_MAX_PER_USER", 25)
+AUTH_SESSION_PURGE_BATCH_SIZE = env_int("AUTH_SESSION_PURGE_BATCH_SIZE", 1000)
 # The link mailed for a password reset; {uid} and {token} are filled in. Empty: PUBLIC_BASE_URL + /password-reset.
 AUTH_PASSWORD_RESET_URL = env.str("AUTH_PASSWORD_RESET_URL", default="")
-PASSWORD_RESET_TIMEOUT = _positive_int("PASSWORD_RESET_TIMEOUT", 3600)
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
 # WebSocket: seconds an unauthenticated socket may wait for its {"type": "auth"} message.
-WS_AUTH_TIMEOUT_SECONDS = env.float("WS_AUTH_TIMEOUT_SECONDS", default=5.0)
+WS_AUTH_TIMEOUT_SECONDS = env_seconds("WS_AUTH_TIMEOUT_SECONDS", 5.0)
 CELERY_BEAT_SCHEDULE["auth-sessions-purge-expired"] = {
     "task": "auth_app.tasks.auth_sessions_purge_expired",
     "schedule": timedelta(hours=1),
@@ -240,7 +220,7 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
-EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
@@ -249,29 +229,22 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- notifications settings (owned by notifications) ---
 # Limits on one notification; a larger body or `data` is refused with 400 (validation_error).
-NOTIFICATIONS_TITLE_MAX_CHARS = _positive_int("NOTIFICATIONS_TITLE_MAX_CHARS", 200)
-NOTIFICATIONS_BODY_MAX_CHARS = _positive_int("NOTIFICATIONS_BODY_MAX_CHARS", 4000)
-NOTIFICATIONS_DATA_MAX_BYTES = _positive_int("NOTIFICATIONS_DATA_MAX_BYTES", 16 * 1024)
+NOTIFICATIONS_TITLE_MAX_CHARS = env_int("NOTIFICATIONS_TITLE_MAX_CHARS", 200)
+NOTIFICATIONS_BODY_MAX_CHARS = env_int("NOTIFICATIONS_BODY_MAX_CHARS", 4000)
+NOTIFICATIONS_DATA_MAX_BYTES = env_int("NOTIFICATIONS_DATA_MAX_BYTES", 16 * 1024)
 # A broadcast writes and pushes this many users per transaction.
-NOTIFICATIONS_BROADCAST_BATCH_SIZE = _positive_int("NOTIFICATIONS_BROADCAST_BATCH_SIZE", 500)
+NOTIFICATIONS_BROADCAST_BATCH_SIZE = env_int("NOTIFICATIONS_BROADCAST_BATCH_SIZE", 500)
 # Replays (WebSocket resume, SSE Last-Event-ID) read the database in pages of this many rows.
-NOTIFICATIONS_REPLAY_PAGE_SIZE = _positive_int("NOTIFICATIONS_REPLAY_PAGE_SIZE", 200)
+NOTIFICATIONS_REPLAY_PAGE_SIZE = env_int("NOTIFICATIONS_REPLAY_PAGE_SIZE", 200)
 # WebSocket: app-level {"type":"ping"} interval, and the bounded per-connection outgoing queue; a
 # client that lets it fill is closed with 4008 (slow consumer).
-NOTIFICATIONS_WS_PING_SECONDS = env.float("NOTIFICATIONS_WS_PING_SECONDS", default=20.0)
-NOTIFICATIONS_WS_MAX_PENDING = _positive_int("NOTIFICATIONS_WS_MAX_PENDING", 256)
+NOTIFICATIONS_WS_PING_SECONDS = env_seconds("NOTIFICATIONS_WS_PING_SECONDS", 20.0)
+NOTIFICATIONS_WS_MAX_PENDING = env_int("NOTIFICATIONS_WS_MAX_PENDING", 256)
 # A resume replay waits at most this long for room in that queue before closing with 4008.
-NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS = env.float("NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS", default=10.0)
+NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS = env_seconds("NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS", 10.0)
 # SSE: comment heartbeat interval and the reconnect delay advised with `retry:` (milliseconds).
-NOTIFICATIONS_SSE_HEARTBEAT_SECONDS = env.float("NOTIFICATIONS_SSE_HEARTBEAT_SECONDS", default=15.0)
-NOTIFICATIONS_SSE_RETRY_MS = _positive_int("NOTIFICATIONS_SSE_RETRY_MS", 3000)
-for _name in (
-    "NOTIFICATIONS_WS_PING_SECONDS",
-    "NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS",
-    "NOTIFICATIONS_SSE_HEARTBEAT_SECONDS",
-):
-    if not globals()[_name] > 0:
-        raise ImproperlyConfigured(f"{_name} must be a number of seconds above 0, got {globals()[_name]!r}")
+NOTIFICATIONS_SSE_HEARTBEAT_SECONDS = env_seconds("NOTIFICATIONS_SSE_HEARTBEAT_SECONDS", 15.0)
+NOTIFICATIONS_SSE_RETRY_MS = env_int("NOTIFICATIONS_SSE_RETRY_MS", 3000)
 # --- end notifications settings ---
 
 # --- REST framework and OpenAPI -------------------------------------------------------------------
@@ -337,36 +310,27 @@ SPECTACULAR_SETTINGS = {
 # --- Platform limits (common/) --------------------------------------------------------------------
 
 
-def _rate(name: str, default: str) -> str:
-    """Read a rate like "100/15m" (count / [multiplier] s|m|h|d); a bad one stops start-up naming the variable."""
-    value = env.str(name, default=default).strip()
-    match = re.fullmatch(r"([1-9]\d*)/(\d*)([smhd])", value)
-    if not match or (match.group(2) and int(match.group(2)) == 0):
-        raise ImproperlyConfigured(f"{name} must be a rate like 100/15m (count/[n]s|m|h|d), got {value!r}")
-    return value
-
-
-API_PAGE_SIZE_MAX = _positive_int("API_PAGE_SIZE_MAX", 100)
-API_PAGE_SIZE_DEFAULT = _positive_int("API_PAGE_SIZE_DEFAULT", 20)
+API_PAGE_SIZE_MAX = env_int("API_PAGE_SIZE_MAX", 100)
+API_PAGE_SIZE_DEFAULT = env_int("API_PAGE_SIZE_DEFAULT", 20)
 if API_PAGE_SIZE_DEFAULT > API_PAGE_SIZE_MAX:
     raise ImproperlyConfigured(f"API_PAGE_SIZE_DEFAULT ({API_PAGE_SIZE_DEFAULT}) exceeds API_PAGE_SIZE_MAX")
-API_MAX_BODY_BYTES = _positive_int("API_MAX_BODY_BYTES", 1024 * 1024)
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
-RATE_LIMIT_ANON = _rate("RATE_LIMIT_ANON", "100/15m")
-RATE_LIMIT_USER = _rate("RATE_LIMIT_USER", "1000/15m")
+RATE_LIMIT_ANON = env_rate("RATE_LIMIT_ANON", "100/15m")
+RATE_LIMIT_USER = env_rate("RATE_LIMIT_USER", "1000/15m")
 # `(request) -> str | None`: the authenticated principal (cheap, no database), or None for anonymous.
 RATE_LIMIT_PRINCIPAL_RESOLVER = env.str(
     "RATE_LIMIT_PRINCIPAL_RESOLVER", default="auth_app.authentication.request_principal"
 )
 # How many reverse proxies append to X-Forwarded-For in front of the app; 0 trusts only REMOTE_ADDR.
-TRUSTED_PROXY_COUNT = _positive_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "common.ratelimit.client_ip"
 RATELIMIT_VIEW = "common.errors.ratelimited_view"
 # Embedded mode is a single process, so the local-memory cache is a correct (if unshared) counter.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"] if EMBEDDED_REDIS else []
-HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)
+HEALTH_CHECK_TIMEOUT = env_seconds("HEALTH_CHECK_TIMEOUT", 2.0)
 
 # --- HTTP security --------------------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -394,7 +358,7 @@ CORS_EXPOSE_HEADERS = [
 if "*" in CORS_ALLOWED_ORIGINS:
     raise ImproperlyConfigured("CORS_ALLOWED_ORIGINS may not contain '*'; list the origins explicitly.")
 
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_HTTPS_PROXY", default=False) else None

@@ -12,16 +12,15 @@ from django.utils import timezone
 
 from common.errors import ValidationFailed
 from common.pagination import (
-    CURSOR_SALT,
     KeysetPagination,
     SortSpec,
-    _to_python,
     decode_cursor,
     encode_cursor,
     keyset_page,
     parse_limit,
     parse_sort,
 )
+from common.pagination.keyset import CURSOR_SALT, _to_python
 
 URL = "/api/v1/test/users"
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("common.tests.urls")]

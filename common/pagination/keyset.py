@@ -1,24 +1,4 @@
-"""Keyset ("seek") pagination with an opaque, signed cursor.
-
-A list is ordered by one allow-listed, non-nullable field `f` and then by the primary key in the same
-direction, so rows that share a value of `f` keep a total order. The next page is the rows strictly
-after the last row shown: `f > v OR (f = v AND pk > last_pk)` (mirrored with `<` for descending).
-Unlike offset pagination this neither skips nor repeats rows when rows are added in between, and,
-unlike DRF's CursorPagination, it does not depend on `f` being unique.
-
-Views declare the sorts they allow and the default one::
-
-    class OrderList(ListAPIView):
-        ordering_fields = ["created_at", "total_minor"]   # or {"total": "total_minor"}
-        default_ordering = "-created_at"
-
-Clients send `?limit=` (1..API_PAGE_SIZE_MAX, default API_PAGE_SIZE_DEFAULT), `?sort=field` or
-`?sort=-field`, and `?cursor=` with the `next_cursor` of the previous page. A cursor carries its own
-sort, so `sort` may be left out on later pages; sent with a different sort it is refused. The body is
-`{"items": [...], "next_cursor": "<opaque>" | null, "has_more": bool}`.
-
-Outside DRF views (consumers, services) call `keyset_page(...)` directly.
-"""
+"""Keyset pagination as plain functions: sort and limit parsing, signed cursors, one page."""
 
 from __future__ import annotations
 
@@ -32,22 +12,8 @@ from django.core import signing
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
-from rest_framework.pagination import BasePagination
-from rest_framework.request import Request
-from rest_framework.response import Response
 
-from .errors import FieldError, ValidationFailed
-
-__all__ = [
-    "KeysetPagination",
-    "Page",
-    "SortSpec",
-    "decode_cursor",
-    "encode_cursor",
-    "keyset_page",
-    "parse_limit",
-    "parse_sort",
-]
+from common.errors import FieldError, ValidationFailed
 
 CURSOR_SALT = "common.pagination.cursor"
 LIMIT_PARAM = "limit"
@@ -248,93 +214,3 @@ def keyset_page(
     items = rows[:size]
     next_cursor = encode_cursor(model, spec, items[-1]) if has_more else None
     return Page(items=items, next_cursor=next_cursor, has_more=has_more)
-
-
-class KeysetPagination(BasePagination):
-    """DRF's DEFAULT_PAGINATION_CLASS: `limit`, `cursor`, `sort` in; `items`, `next_cursor`, `has_more` out.
-
-    Reads `ordering_fields` (allow-list: names, or a mapping public name -> model field) and
-    `default_ordering` (e.g. "-created_at"; "-pk" when absent) from the view.
-    """
-
-    page: Page[Any] | None = None
-
-    @staticmethod
-    def _view_config(view: Any) -> tuple[OrderingFields, str]:
-        ordering_fields: OrderingFields = getattr(view, "ordering_fields", None) or ()
-        default_ordering: str = getattr(view, "default_ordering", None) or "-pk"
-        return ordering_fields, default_ordering
-
-    def paginate_queryset(
-        self, queryset: QuerySet[Any, Any] | Sequence[Any], request: Request, view: Any = None
-    ) -> list[Any]:
-        if not isinstance(queryset, QuerySet):
-            raise ImproperlyConfigured("KeysetPagination needs a QuerySet; a list cannot be paginated by key")
-        ordering_fields, default_ordering = self._view_config(view)
-        params = request.query_params
-        self.page = keyset_page(
-            queryset,
-            sort=params.get(SORT_PARAM),
-            limit=params.get(LIMIT_PARAM),
-            cursor=params.get(CURSOR_PARAM),
-            ordering_fields=ordering_fields,
-            default_ordering=default_ordering,
-        )
-        return self.page.items
-
-    def get_paginated_response(self, data: Any) -> Response:
-        assert self.page is not None  # noqa: S101 - paginate_queryset ran first
-        return Response({"items": data, "next_cursor": self.page.next_cursor, "has_more": self.page.has_more})
-
-    def get_paginated_response_schema(self, schema: Any) -> dict[str, Any]:
-        return {
-            "type": "object",
-            "required": ["items", "next_cursor", "has_more"],
-            "properties": {
-                "items": schema,
-                "next_cursor": {
-                    "type": "string",
-                    "nullable": True,
-                    "description": "Pass as `cursor` to get the next page; null on the last page.",
-                    "example": "eyJtIjoi...:1tK2x:Qm9vaw",
-                },
-                "has_more": {"type": "boolean", "example": False},
-            },
-        }
-
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        ordering_fields, default_ordering = self._view_config(view)
-        names = list(_fields_map(ordering_fields))
-        default_name = default_ordering.lstrip("-")
-        if default_name not in names:
-            names.append(default_name)
-        sort_values = [value for name in names for value in (name, f"-{name}")]
-        maximum = int(settings.API_PAGE_SIZE_MAX)
-        return [
-            {
-                "name": LIMIT_PARAM,
-                "required": False,
-                "in": "query",
-                "description": f"Items per page, 1 to {maximum}.",
-                "schema": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": maximum,
-                    "default": int(settings.API_PAGE_SIZE_DEFAULT),
-                },
-            },
-            {
-                "name": CURSOR_PARAM,
-                "required": False,
-                "in": "query",
-                "description": "The `next_cursor` of the previous page (opaque).",
-                "schema": {"type": "string"},
-            },
-            {
-                "name": SORT_PARAM,
-                "required": False,
-                "in": "query",
-                "description": "Sort field; prefix with '-' for descending. Ties are broken by id.",
-                "schema": {"type": "string", "enum": sort_values, "default": default_ordering},
-            },
-        ]

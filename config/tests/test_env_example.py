@@ -1,0 +1,15 @@
+"""Every environment variable the settings read is documented in .env.example."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+READ = re.compile(r"""env(?:_int|_seconds|_url|_rate|\.str|\.bool|\.int|\.float|\.list|\.db_url_config)?\(\s*"([A-Z][A-Z0-9_]+)\"""")
+
+
+def test_every_variable_read_by_settings_is_in_env_example():
+    source = (ROOT / "config" / "settings.py").read_text()
+    read = set(READ.findall(source))
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert read, "the pattern found no variables: update it with the settings' readers"
+    assert sorted(read - documented) == []
