@@ -211,7 +211,7 @@ async def test_async_stack_counts_and_sets_headers(limits_on):
         (1, "1.1.1.1", "1.1.1.1"),
         (1, "6.6.6.6, 1.1.1.1", "1.1.1.1"),  # the client prepended a fake hop
         (2, "6.6.6.6, 1.1.1.1, 172.16.0.1", "1.1.1.1"),
-        (2, "1.1.1.1", "1.1.1.1"),  # fewer hops than proxies: the leftmost
+        (2, "1.1.1.1", "10.9.9.9"),  # fewer hops than proxies: the only entry is the client's own claim
         (1, "not-an-ip", "10.9.9.9"),
         (1, "", "10.9.9.9"),
         (1, "2001:db8::1", "2001:db8::1"),
