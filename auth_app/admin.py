@@ -1,17 +1,20 @@
-"""Admin for users (with Django's password forms), sessions and API keys (no secrets shown)."""
+"""Admin for users (with Django's password forms), sessions and API keys (no secrets shown).
+
+A password set in the admin ends every session of the user and revokes every API key, like a
+password change through the API.
+"""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from .models import ApiKey, AuthSession, User
-from .services import auth_session_revoke
+from .services import api_keys_revoke, auth_session_revoke, user_credentials_revoke
 
 
 class UserCreationAdminForm(AdminUserCreationForm):
@@ -26,10 +29,21 @@ class UserChangeAdminForm(UserChangeForm):
         fields = "__all__"
 
 
+class PasswordChangeAdminForm(AdminPasswordChangeForm):
+    """Django's admin password form; saving it also ends the user's sessions and revokes the API keys."""
+
+    def save(self, commit: bool = True) -> User:
+        user: User = super().save(commit=commit)
+        if commit:
+            user_credentials_revoke(user=user, reason="admin_password")
+        return user
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
+    change_password_form = PasswordChangeAdminForm
     list_display = ("email", "name", "is_staff", "is_active", "created_at", "last_login")
     list_filter = ("is_staff", "is_superuser", "is_active")
     search_fields = ("email", "name")
@@ -107,4 +121,4 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected API keys")
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        api_keys_revoke(key_ids=list(queryset.values_list("pk", flat=True)))

@@ -12,15 +12,17 @@ Contracts other apps rely on (stable names and signatures):
   `ApiKey` row. A bad key is 401 `invalid_api_key`.
 - `authenticate_request(request) -> User | None`: the same Bearer / API key / Django session logic
   for plain (non-DRF) Django views; synchronous (wrap with `sync_to_async` in async views). Any
-  invalid credential gives None.
-- `request_principal(request) -> str | None`: cheap, no database or cache access. For a Bearer
-  token with a valid signature, expiry, issuer and audience: `"user:<user id>"`; for a well-formed
-  `X-API-Key`: `"apikey:<prefix>"`; otherwise None. For rate-limit keys only, never for access.
+  invalid credential gives None; an unreachable cache raises `common.errors.ServiceUnavailable`.
+- `request_principal(request) -> str | None`: cheap, no database access (one cache read for an API
+  key). For a Bearer token with a valid signature, expiry, issuer and audience: `"user:<user id>"`;
+  for an `X-API-Key` whose prefix and secret hash match a recently verified key: `"user:<owner
+  id>"`; otherwise None (the request counts by client IP). For rate-limit keys only, never access.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
@@ -29,7 +31,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from .models import ApiKey, User
-from .services.api_keys import api_key_authenticate, api_key_parse
+from .services.api_keys import api_key_authenticate, principal_for_api_key
 from .tokens import TokenClaims, TokenInvalid, session_is_denied, token_decode
 
 __all__ = [
@@ -75,7 +77,10 @@ def _bearer_token(request: HttpRequest) -> str | None:
 
 
 def authenticate_access_token(token: str) -> tuple[User, TokenClaims]:
-    """Verify an access token end to end (signature, claims, denylist, active user); raise `TokenInvalid`."""
+    """Verify an access token end to end (signature, claims, denylist, active user); raise `TokenInvalid`.
+
+    An unreachable denylist cache raises `common.errors.ServiceUnavailable` (503).
+    """
     claims = token_decode(token, expected_type="access")
     if session_is_denied(claims.sid):
         raise TokenInvalid("session revoked")
@@ -85,20 +90,53 @@ def authenticate_access_token(token: str) -> tuple[User, TokenClaims]:
     return user, claims
 
 
+@dataclass(frozen=True)
+class _Credentials:
+    """What the request's headers prove: `kind` "bearer" or "api_key"; `user` None when they are invalid."""
+
+    kind: Literal["bearer", "api_key"]
+    user: User | None = None
+    auth: TokenClaims | ApiKey | None = None
+    malformed: bool = False
+
+
+def _header_credentials(request: HttpRequest) -> _Credentials | None:
+    """Bearer token first, then `X-API-Key`; None when the request carries neither. Memoised on the request."""
+    if "_auth_app_credentials" in request.__dict__:
+        memo: _Credentials | None = request.__dict__["_auth_app_credentials"]
+        return memo
+    found: _Credentials | None = None
+    try:
+        token = _bearer_token(request)
+    except _Malformed:
+        found = _Credentials(kind="bearer", malformed=True)
+    else:
+        if token is not None:
+            try:
+                user, claims = authenticate_access_token(token)
+            except (TokenInvalid, ValueError):
+                found = _Credentials(kind="bearer")
+            else:
+                found = _Credentials(kind="bearer", user=user, auth=claims)
+        elif (raw := request.META.get("HTTP_X_API_KEY")) is not None:
+            key = api_key_authenticate(raw_key=raw.strip())
+            found = _Credentials(kind="api_key", user=key.user if key else None, auth=key)
+    request._auth_app_credentials = found  # type: ignore[attr-defined]
+    return found
+
+
 class JWTAuthentication(BaseAuthentication):
     """DRF authentication with a Bearer access token (see the module docstring)."""
 
     def authenticate(self, request: Request) -> tuple[User, TokenClaims] | None:
-        try:
-            token = _bearer_token(request._request)
-        except _Malformed as exc:
-            raise InvalidToken("The Authorization header must be `Bearer <token>`.") from exc
-        if token is None:
+        found = _header_credentials(request._request)
+        if found is None or found.kind != "bearer":
             return None
-        try:
-            return authenticate_access_token(token)
-        except (TokenInvalid, ValueError) as exc:
-            raise InvalidToken() from exc
+        if found.malformed:
+            raise InvalidToken("The Authorization header must be `Bearer <token>`.")
+        if found.user is None or not isinstance(found.auth, TokenClaims):
+            raise InvalidToken()
+        return found.user, found.auth
 
     def authenticate_header(self, request: Request) -> str:
         return BEARER_CHALLENGE
@@ -108,13 +146,12 @@ class ApiKeyAuthentication(BaseAuthentication):
     """DRF authentication with an `X-API-Key` header (see the module docstring)."""
 
     def authenticate(self, request: Request) -> tuple[User, ApiKey] | None:
-        raw = request._request.META.get("HTTP_X_API_KEY")
-        if raw is None:
+        found = _header_credentials(request._request)
+        if found is None or found.kind != "api_key":
             return None
-        key = api_key_authenticate(raw_key=raw.strip())
-        if key is None:
+        if found.user is None or not isinstance(found.auth, ApiKey):
             raise InvalidApiKey()
-        return key.user, key
+        return found.user, found.auth
 
     def authenticate_header(self, request: Request) -> str:
         return BEARER_CHALLENGE
@@ -122,20 +159,9 @@ class ApiKeyAuthentication(BaseAuthentication):
 
 def authenticate_request(request: HttpRequest) -> User | None:
     """The user behind a plain Django request (Bearer, then API key, then session), or None. Sync."""
-    try:
-        token = _bearer_token(request)
-    except _Malformed:
-        return None
-    if token is not None:
-        try:
-            user, _claims = authenticate_access_token(token)
-        except (TokenInvalid, ValueError):
-            return None
-        return user
-    raw = request.META.get("HTTP_X_API_KEY")
-    if raw is not None:
-        key = api_key_authenticate(raw_key=raw.strip())
-        return key.user if key is not None else None
+    found = _header_credentials(request)
+    if found is not None:
+        return found.user
     session_user: Any = getattr(request, "user", AnonymousUser())
     if getattr(session_user, "is_authenticated", False) and getattr(session_user, "is_active", False):
         return session_user if isinstance(session_user, User) else User.objects.filter(pk=session_user.pk).first()
@@ -143,7 +169,13 @@ def authenticate_request(request: HttpRequest) -> User | None:
 
 
 def request_principal(request: HttpRequest) -> str | None:
-    """A rate-limit identity for the request without any I/O: `user:<id>`, `apikey:<prefix>` or None."""
+    """A rate-limit identity without a database query: `user:<id>` or None (count by client IP).
+
+    A Bearer token counts when its signature, expiry, issuer and audience hold. An API key counts
+    only when it is one that authenticated (or was created) recently: its prefix is in the cache
+    with the SHA-256 of this very secret (compared in constant time); then it is its owner's
+    `user:<id>`, so every key of a user shares the user's bucket. A made-up key counts by IP.
+    """
     try:
         token = _bearer_token(request)
     except _Malformed:
@@ -155,6 +187,5 @@ def request_principal(request: HttpRequest) -> str | None:
             return None
     raw = request.META.get("HTTP_X_API_KEY")
     if raw is not None:
-        parsed = api_key_parse(raw.strip())
-        return f"apikey:{parsed[0]}" if parsed else None
+        return principal_for_api_key(raw.strip())
     return None

@@ -6,7 +6,6 @@ passwords are public.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +19,7 @@ DEMO_USERS = [
 
 
 def demo_users_enabled() -> bool:
-    return bool(settings.EMBEDDED_DATABASE) or os.environ.get("SEED_DEMO_USERS", "").lower() in ("1", "true", "yes")
+    return bool(settings.EMBEDDED_DATABASE) or bool(settings.SEED_DEMO_USERS)
 
 
 def seed_run(*, stdout: Any) -> None:

@@ -19,9 +19,6 @@ def api_key_list(*, user: User) -> QuerySet[ApiKey]:
 
 
 def api_key_active_count(*, user: User) -> int:
+    """How many of the user's keys still work (not revoked, not expired); capped by AUTH_API_KEYS_MAX_PER_USER."""
     now = timezone.now()
     return ApiKey.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), user=user, revoked_at=None).count()
-
-
-def user_get(*, user_id: str) -> User | None:
-    return User.objects.filter(pk=user_id).first()

@@ -43,9 +43,12 @@ class UserSerializer(serializers.ModelSerializer[User]):
         read_only_fields = fields
 
 
-class UserUpdateSerializer(serializers.Serializer[Any]):
+class UserUpdateSerializer(_PasswordLengthMixin, serializers.Serializer[Any]):
+    password_fields = ("current_password",)
+
     name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     email = serializers.EmailField(max_length=254, required=False)
+    current_password = _password_field(required=False, help_text="Required when `email` changes.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "password" in self.initial_data:
@@ -53,7 +56,7 @@ class UserUpdateSerializer(serializers.Serializer[Any]):
                 {"password": ["The password cannot be changed here; use POST /api/v1/auth/password/change."]},
                 code="not_allowed",
             )
-        return attrs
+        return super().validate(attrs)
 
 
 # --- Tokens ---------------------------------------------------------------------------------------

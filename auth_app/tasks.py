@@ -27,3 +27,17 @@ def password_reset_email_send_task(email: str) -> bool:
     so that registered and unknown addresses cost the request the same.
     """
     return services.password_reset_email_send(email=email)
+
+
+@shared_task(
+    acks_late=True,
+    time_limit=60,
+    soft_time_limit=45,
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def email_change_notice_send_task(old_email: str, new_email: str) -> None:
+    """Tell the previous address that the account's email changed; SMTP hiccups (OSError) are retried."""
+    services.email_change_notice_send(old_email=old_email, new_email=new_email)

@@ -25,10 +25,14 @@ from django.utils import timezone
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
+from .throttles import cache_guard
+
 TokenType = Literal["access", "refresh"]
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "token_type"]
 DENYLIST_PREFIX = "auth:denied-sid:"
 DENYLIST_LEEWAY_SECONDS = 5
+SESSION_GROUP_PREFIX = "auth.session."
+SESSION_REVOKED_MESSAGE = {"type": "auth.session_revoked"}
 
 
 class TokenInvalid(Exception):
@@ -117,8 +121,16 @@ def session_denylist_add(sids: list[str]) -> None:
     if not sids:
         return
     ttl = int(settings.JWT_ACCESS_TTL.total_seconds()) + DENYLIST_LEEWAY_SECONDS
-    cache.set_many({DENYLIST_PREFIX + str(sid): 1 for sid in sids}, timeout=ttl)
+    with cache_guard():
+        cache.set_many({DENYLIST_PREFIX + str(sid): 1 for sid in sids}, timeout=ttl)
 
 
 def session_is_denied(sid: str) -> bool:
-    return cache.get(DENYLIST_PREFIX + str(sid)) is not None
+    """Whether the session was revoked; an unreachable cache is `ServiceUnavailable` (503), never a pass."""
+    with cache_guard():
+        return cache.get(DENYLIST_PREFIX + str(sid)) is not None
+
+
+def session_group(sid: str) -> str:
+    """The channel-layer group of the WebSockets opened with an access token of session `sid`."""
+    return f"{SESSION_GROUP_PREFIX}{sid}"

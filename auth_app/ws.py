@@ -15,19 +15,24 @@ Contracts (stable names):
   when the client offered it (browsers drop the socket otherwise); an anonymous connection is
   accepted and must send `{"type": "auth", "token": "<access>"}` within WS_AUTH_TIMEOUT_SECONDS
   (default 5). The socket is closed when the token expires (a later `auth` message with a fresh
-  token of the same user extends it). Logout (the session denylist) is checked at connect/auth time.
-  Override `disconnect(code)` to leave groups, as usual in Channels.
+  token of the same user extends it). Logout (the session denylist) is checked at connect/auth time,
+  and a socket authenticated by a token joins its session's group `auth.session.<sid>`: revoking
+  the session (logout, logout-all, password change, ...) closes it at once with 4401. Override
+  `disconnect(code)` to leave your own groups, as usual in Channels (the session group is left by
+  the base class, whether or not the override calls super).
 
 Close codes:
     4401 CLOSE_UNAUTHENTICATED  authentication missing, invalid, expired, revoked or timed out
     4403 CLOSE_FORBIDDEN        authenticated but not allowed (raised by subclasses)
     4400 CLOSE_BAD_MESSAGE      malformed message (not a JSON object)
+    1013 CLOSE_TRY_AGAIN        the session store (cache) is unreachable; retry later
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -39,20 +44,26 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
-from .tokens import TokenInvalid
+from common.errors import ServiceUnavailable
+
+from .tokens import TokenInvalid, session_group
 
 __all__ = [
     "CLOSE_BAD_MESSAGE",
     "CLOSE_FORBIDDEN",
+    "CLOSE_TRY_AGAIN",
     "CLOSE_UNAUTHENTICATED",
     "AuthenticatedJsonWebsocketConsumer",
     "WebSocketAuthMiddleware",
     "WsAuth",
 ]
 
+logger = logging.getLogger(__name__)
+
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_MESSAGE = 4400
+CLOSE_TRY_AGAIN = 1013
 BEARER_SUBPROTOCOL = "bearer"
 
 
@@ -124,6 +135,9 @@ class _ResolveUser:
                 except (TokenInvalid, ValueError):
                     auth.error = "invalid token"
                     user = AnonymousUser()
+                except ServiceUnavailable:
+                    auth.error = "unavailable"
+                    user = AnonymousUser()
                 else:
                     auth.method, auth.expires_at, auth.sid = "bearer", float(claims.exp), claims.sid
         else:
@@ -152,6 +166,7 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
     """Base JSON consumer that is authenticated before it does anything (see the module docstring)."""
 
     authenticated: bool = False
+    _session_group: str | None = None
 
     async def on_authenticated(self) -> None:
         """Called once the socket has a user; subclasses join their groups here."""
@@ -169,7 +184,9 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         await self.accept(subprotocol=BEARER_SUBPROTOCOL if auth.bearer_offered else None)
         user = self.scope.get("user")
         if user is not None and user.is_authenticated:
-            await self._authenticated(auth.expires_at)
+            await self._authenticated(auth.expires_at, sid=auth.sid if auth.method == "bearer" else None)
+        elif auth.error == "unavailable":
+            await self.close_with(CLOSE_TRY_AGAIN)
         elif auth.bearer_offered:
             await self.close_with(CLOSE_UNAUTHENTICATED)
         else:
@@ -177,6 +194,7 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self._cancel_timers()
+        await self._leave_session_group()
         await super().websocket_disconnect(message)
 
     async def close_with(self, code: int) -> None:
@@ -194,7 +212,9 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data) if text_data is not None else None
-        except ValueError:
+            # A lone surrogate parses but cannot be encoded again; refuse it here, not deep in a handler.
+            json.dumps(content, ensure_ascii=False).encode()
+        except (ValueError, RecursionError, UnicodeError):
             content = None
         if not isinstance(content, dict):
             await self.close_with(CLOSE_BAD_MESSAGE)
@@ -216,26 +236,53 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         except (TokenInvalid, ValueError):
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
+        except ServiceUnavailable:
+            await self.close_with(CLOSE_TRY_AGAIN)
+            return
         if self.authenticated:
             if user.pk != self.scope["user"].pk:
                 await self.close_with(CLOSE_UNAUTHENTICATED)
                 return
             self._schedule_expiry(float(claims.exp))
+            await self._join_session_group(claims.sid)
             return
         self._cancel_timers()
         self.scope["user"] = user
         auth: WsAuth = self.scope.get("ws_auth") or WsAuth()
         auth.method, auth.expires_at, auth.sid, auth.error = "bearer", float(claims.exp), claims.sid, None
         self.scope["ws_auth"] = auth
-        await self._authenticated(float(claims.exp))
+        await self._authenticated(float(claims.exp), sid=claims.sid)
 
     # --- internals ------------------------------------------------------------------------------
 
-    async def _authenticated(self, expires_at: float | None) -> None:
+    async def auth_session_revoked(self, event: dict[str, Any]) -> None:
+        """Channel-layer message from the session services: this socket's session was revoked."""
+        await self.close_with(CLOSE_UNAUTHENTICATED)
+
+    async def _authenticated(self, expires_at: float | None, *, sid: str | None) -> None:
         self.authenticated = True
         if expires_at is not None:
             self._schedule_expiry(expires_at)
+        if sid is not None:
+            await self._join_session_group(sid)
         await self.on_authenticated()
+
+    async def _join_session_group(self, sid: str) -> None:
+        """Follow the revocation of session `sid` (leaving the group of a previous token's session)."""
+        group = session_group(sid)
+        if group == self._session_group or self.channel_layer is None:
+            return
+        await self._leave_session_group()
+        await self.channel_layer.group_add(group, self.channel_name)
+        self._session_group = group
+
+    async def _leave_session_group(self) -> None:
+        group, self._session_group = self._session_group, None
+        if group is not None and self.channel_layer is not None:
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:  # the layer is down; its group entries expire on their own
+                logger.warning("auth: leaving %s failed", group, exc_info=True)
 
     def _schedule_expiry(self, expires_at: float) -> None:
         for task in self._timers:

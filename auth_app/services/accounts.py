@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -18,22 +19,61 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from common.errors import Conflict, FieldError, Unauthenticated, ValidationFailed
 
+from .._utils import normalize_email
 from ..models import User
+from ..throttles import password_attempt_begin, password_attempt_succeeded
+from .api_keys import api_keys_revoke
 from .sessions import auth_session_start, auth_sessions_revoke_all
+
+logger = logging.getLogger(__name__)
 
 INVALID_CREDENTIALS = "Invalid email or password."
 
 
-def normalize_email(email: str) -> str:
-    return (email or "").strip().lower()
-
-
-def _email_taken(email: str, *, exclude: User | None = None) -> Conflict:
+def _email_taken() -> Conflict:
     return Conflict(
         "An account with this email address already exists.",
         code="email_taken",
         errors=[FieldError(attr="email", code="email_taken", detail="This email address is already registered.")],
     )
+
+
+def _wrong_password() -> ValidationFailed:
+    return ValidationFailed(
+        "The current password is not correct.",
+        code="wrong_password",
+        errors=[FieldError(attr="current_password", code="wrong_password", detail="Not the current password.")],
+    )
+
+
+def _check_current_password(*, user: User, current_password: str) -> None:
+    """Check `current_password` under the account's password-check limit (the login lockout's counter)."""
+    attempt = password_attempt_begin(email=user.email)
+    if not user.check_password(current_password):
+        raise _wrong_password()
+    password_attempt_succeeded(attempt)
+
+
+def _on_commit_queue(description: str, send: Any) -> None:
+    """Queue a task after commit; a broker outage is logged, never turned into a failed request."""
+
+    def queue() -> None:
+        try:
+            send()
+        except Exception:  # the broker (or the eager task) failed; the answer to the client stays the same
+            logger.exception("auth: could not queue %s", description)
+
+    transaction.on_commit(queue)
+
+
+def user_credentials_revoke(*, user: User, reason: str, except_sid: str | None = None) -> int:
+    """After a password is set: end every session (but `except_sid`) and revoke every API key.
+
+    Returns how many sessions ended. Used by password change and reset and by the admin's password form.
+    """
+    with transaction.atomic():
+        api_keys_revoke(user=user)
+        return auth_sessions_revoke_all(user=user, reason=reason, except_sid=except_sid)
 
 
 def _validate_password(password: str, *, user: User, attr: str) -> None:
@@ -58,18 +98,18 @@ def _validate_password(password: str, *, user: User, attr: str) -> None:
 def user_register(
     *, email: str, password: str, name: str = "", user_agent: str = "", ip_address: str | None = None
 ) -> tuple[User, dict[str, Any]]:
-    """Create an account and its first session; returns the user and a token pair."""
+    """Create an account and its first session (one transaction); returns the user and a token pair."""
     email = normalize_email(email)
     candidate = User(email=email, name=name)
     _validate_password(password, user=candidate, attr="password")
     if User.objects.filter(email__iexact=email).exists():
-        raise _email_taken(email)
+        raise _email_taken()
     try:
         with transaction.atomic():
             user = User.objects.create_user(email=email, password=password, name=name)
+            tokens = auth_session_start(user=user, user_agent=user_agent, ip_address=ip_address)
     except IntegrityError as exc:  # a concurrent registration of the same address won
-        raise _email_taken(email) from exc
-    tokens = auth_session_start(user=user, user_agent=user_agent, ip_address=ip_address)
+        raise _email_taken() from exc
     return user, tokens
 
 
@@ -78,73 +118,116 @@ def user_login(
 ) -> tuple[User, dict[str, Any]]:
     """Check the credentials and open a session.
 
-    Django's ModelBackend runs the password hasher even for unknown addresses (no timing gap) and
-    `check_password` re-hashes an outdated hash with the first PASSWORD_HASHER on success. Every
-    failure is the same 401 `invalid_credentials`.
+    The attempt is counted against the account (AUTH_LOGIN_FAILURES_PER_ACCOUNT) before the password
+    is checked, so parallel guesses cannot outrun the limit (429 `rate_limited` with `Retry-After`);
+    a successful login gives its count back. Django's ModelBackend runs the password hasher even for
+    unknown addresses (no timing gap) and `check_password` re-hashes an outdated hash with the first
+    PASSWORD_HASHER on success. Every failure is the same 401 `invalid_credentials`.
     """
-    user = authenticate(request, email=normalize_email(email), password=password)
+    address = normalize_email(email)
+    attempt = password_attempt_begin(email=address)
+    user = authenticate(request, email=address, password=password)
     if not isinstance(user, User):
         raise Unauthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
+    password_attempt_succeeded(attempt)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     tokens = auth_session_start(user=user, user_agent=user_agent, ip_address=ip_address)
     return user, tokens
 
 
-def user_update(*, user: User, name: str | None = None, email: str | None = None) -> User:
-    """Change the profile. A new email must be free, compared without regard to case."""
+def user_update(
+    *,
+    user: User,
+    name: str | None = None,
+    email: str | None = None,
+    current_password: str | None = None,
+    keep_sid: str | None = None,
+) -> User:
+    """Change the profile. A new email must be free (compared without regard to case).
+
+    Changing the email needs `current_password` (checked under the account's password-check limit);
+    the old address gets a notice and every other session (all but `keep_sid`) ends.
+    """
+    new_email = normalize_email(email) if email is not None else None
+    changes_email = new_email is not None and new_email != user.email
+    if changes_email:
+        if not current_password:
+            raise ValidationFailed(
+                "Changing the email address needs the current password.",
+                errors=[FieldError(attr="current_password", code="required", detail="This field is required.")],
+            )
+        _check_current_password(user=user, current_password=current_password)
+        if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+            raise _email_taken()
+    old_email = user.email
     fields: list[str] = []
     if name is not None and name != user.name:
         user.name = name
         fields.append("name")
-    if email is not None and normalize_email(email) != user.email:
-        email = normalize_email(email)
-        if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
-            raise _email_taken(email)
-        user.email = email
+    if changes_email and new_email is not None:
+        user.email = new_email
         fields.append("email")
-    if fields:
-        try:
-            with transaction.atomic():
-                user.save(update_fields=[*fields, "updated_at"])
-        except IntegrityError as exc:
-            user.refresh_from_db()
-            raise _email_taken(email or "") from exc
+    if not fields:
+        return user
+    try:
+        with transaction.atomic():
+            user.save(update_fields=[*fields, "updated_at"])
+            if changes_email:
+                auth_sessions_revoke_all(user=user, reason="email_change", except_sid=keep_sid)
+                _queue_email_change_notice(old_email=old_email, new_email=user.email)
+    except IntegrityError as exc:
+        user.refresh_from_db()
+        raise _email_taken() from exc
     return user
 
 
+def _queue_email_change_notice(*, old_email: str, new_email: str) -> None:
+    from ..tasks import email_change_notice_send_task
+
+    _on_commit_queue("the email-change notice", lambda: email_change_notice_send_task.delay(old_email, new_email))
+
+
+def email_change_notice_send(*, old_email: str, new_email: str) -> None:
+    """Tell the previous address that the account's email was changed (called by the task)."""
+    send_mail(
+        subject="Your email address was changed",
+        message=(
+            f"The email address of your account was changed from {old_email} to {new_email}.\n\n"
+            "Every other session of the account has been ended. If it was not you, reset your password "
+            "and contact support.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[old_email],
+    )
+
+
 def user_password_change(*, user: User, current_password: str, new_password: str, keep_sid: str | None) -> int:
-    """Set a new password after checking the current one; ends every other session. Returns how many ended."""
-    if not user.check_password(current_password):
-        raise ValidationFailed(
-            "The current password is not correct.",
-            code="wrong_password",
-            errors=[FieldError(attr="current_password", code="wrong_password", detail="Not the current password.")],
-        )
+    """Set a new password after checking the current one (under the account's password-check limit).
+
+    Ends every other session and revokes every API key. Returns how many sessions ended.
+    """
+    _check_current_password(user=user, current_password=current_password)
     _validate_password(new_password, user=user, attr="new_password")
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
-        return auth_sessions_revoke_all(user=user, reason="password_change", except_sid=keep_sid)
+        return user_credentials_revoke(user=user, reason="password_change", except_sid=keep_sid)
 
 
 def password_reset_request(*, email: str) -> None:
     """Queue the reset mail for `email`; the answer is the same whether or not an account has it.
 
-    The request does the same work either way (one task queued after commit): the task looks the
-    address up and mails a link only to an active account, so neither the response nor its timing
-    tells whether the address is registered.
+    The request does the same work either way (one task queued after commit, run in the request in
+    embedded mode): the task looks the address up and composes a message either way, and mails it
+    only to an active account. A broker outage is logged and the answer stays the same 202.
     """
     from ..tasks import password_reset_email_send_task
 
     address = normalize_email(email)
-    transaction.on_commit(lambda: password_reset_email_send_task.delay(address))
+    _on_commit_queue("the password-reset mail", lambda: password_reset_email_send_task.delay(address))
 
 
-def password_reset_email_send(*, email: str) -> bool:
-    """Compose and send the reset mail (called by the task); False when no active account has `email`."""
-    user = User.objects.filter(email__iexact=normalize_email(email), is_active=True).first()
-    if user is None:
-        return False
+def _reset_message(user: User) -> tuple[str, str]:
     uid = urlsafe_base64_encode(force_bytes(str(user.pk)))
     token = default_token_generator.make_token(user)
     template = settings.AUTH_PASSWORD_RESET_URL or (
@@ -152,18 +235,26 @@ def password_reset_email_send(*, email: str) -> bool:
     )
     link = template.format(uid=uid, token=token)
     minutes = settings.PASSWORD_RESET_TIMEOUT // 60
-    send_mail(
-        subject="Reset your password",
-        message=(
-            f"Someone asked to reset the password of {user.email}.\n\n"
-            f"To choose a new password, open this link within {minutes} minutes:\n{link}\n\n"
-            "or send uid and token to POST /api/v1/auth/password/reset/confirm:\n"
-            f"uid: {uid}\ntoken: {token}\n\n"
-            "If it was not you, ignore this message; your password stays as it is.\n"
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[user.email],
+    return "Reset your password", (
+        f"Someone asked to reset the password of {user.email}.\n\n"
+        f"To choose a new password, open this link within {minutes} minutes:\n{link}\n\n"
+        "or send uid and token to POST /api/v1/auth/password/reset/confirm:\n"
+        f"uid: {uid}\ntoken: {token}\n\n"
+        "If it was not you, ignore this message; your password stays as it is.\n"
     )
+
+
+def password_reset_email_send(*, email: str) -> bool:
+    """Compose and send the reset mail (called by the task); False when no active account has `email`.
+
+    An unknown address gets the same lookup and composition (with a stand-in account), only no mail.
+    """
+    address = normalize_email(email)
+    user = User.objects.filter(email__iexact=address, is_active=True).first()
+    subject, message = _reset_message(user or User(email=address))
+    if user is None:
+        return False
+    send_mail(subject=subject, message=message, from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[user.email])
     return True
 
 
@@ -188,4 +279,4 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
-        auth_sessions_revoke_all(user=user, reason="password_reset")
+        user_credentials_revoke(user=user, reason="password_reset")

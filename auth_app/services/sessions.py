@@ -7,6 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any, TypedDict
 
+from asgiref.sync import async_to_sync
+from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +16,16 @@ from django.utils import timezone
 from common.errors import NotFound, Unauthenticated
 
 from ..models import AuthSession, User
-from ..tokens import TokenClaims, TokenInvalid, new_jti, session_denylist_add, token_decode, token_encode
+from ..tokens import (
+    SESSION_REVOKED_MESSAGE,
+    TokenClaims,
+    TokenInvalid,
+    new_jti,
+    session_denylist_add,
+    session_group,
+    token_decode,
+    token_encode,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +133,26 @@ def auth_session_refresh(*, refresh_token: str) -> dict[str, Any]:
     raise _invalid_refresh("This refresh token was already used; the session has been revoked for safety.")
 
 
+def _publish_revoked(sids: list[str]) -> None:
+    """After commit, tell the open WebSockets of these sessions to close (4401). Best effort, never raises."""
+    if sids:
+        transaction.on_commit(lambda: _send_revoked(sids))
+
+
+def _send_revoked(sids: list[str]) -> None:
+    try:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(_group_send_all)(layer, sids)
+    except Exception:  # the denylist already refuses the tokens; a lost push only leaves a socket open longer
+        logger.warning("auth: telling %d revoked session(s) to close their sockets failed", len(sids), exc_info=True)
+
+
+async def _group_send_all(layer: BaseChannelLayer, sids: list[str]) -> None:
+    for sid in sids:
+        await layer.group_send(session_group(sid), dict(SESSION_REVOKED_MESSAGE))
+
+
 def auth_session_revoke(*, session_id: uuid.UUID | str, reason: str, user: User | None = None) -> None:
     """End one session now: its refresh token stops working and so do its access tokens (denylist).
 
@@ -137,6 +168,7 @@ def auth_session_revoke(*, session_id: uuid.UUID | str, reason: str, user: User 
             raise NotFound("No active session with this id.", code="session_not_found")
         return
     session_denylist_add([str(session_id)])
+    _publish_revoked([str(session_id)])
 
 
 @transaction.atomic
@@ -150,6 +182,7 @@ def auth_sessions_revoke_all(*, user: User, reason: str, except_sid: str | None 
     if not sids:
         return 0
     session_denylist_add(sids)
+    _publish_revoked(sids)
     return AuthSession.objects.filter(id__in=sids).update(revoked_at=now, revoked_reason=reason[:32])
 
 

@@ -43,3 +43,19 @@ def test_session_and_api_key_admin_show_no_secrets(admin_client, user):
         assert secret.encode() not in page.content
         assert key.secret_hash.encode() not in page.content
         assert key.prefix.encode() in page.content
+
+
+def test_admin_password_change_ends_every_session_and_revokes_api_keys(admin_client, api_client, user):
+    pair = auth_session_start(user=user)
+    _, key = api_key_create(user=user, name="ci")
+    response = admin_client.post(
+        f"/admin/auth_app/user/{user.pk}/password/",
+        {"password1": "an-admin-chosen-pass-9", "password2": "an-admin-chosen-pass-9", "usable_password": "true"},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    user.refresh_from_db()
+    assert user.check_password("an-admin-chosen-pass-9")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    assert api_client.get("/api/v1/auth/users/me").status_code == 401
+    api_client.credentials(HTTP_X_API_KEY=key)
+    assert api_client.get("/api/v1/auth/users/me").status_code == 401

@@ -43,7 +43,9 @@ def test_request_principal_is_cheap_and_names_the_principal(user, django_assert_
     factory = RequestFactory()
     with django_assert_num_queries(0):
         assert request_principal(factory.get("/", HTTP_AUTHORIZATION=f"Bearer {access}")) == f"user:{user.pk}"
-        assert request_principal(factory.get("/", HTTP_X_API_KEY=key)) == f"apikey:{key.split('_')[1]}"
+        assert request_principal(factory.get("/", HTTP_X_API_KEY=key)) == f"user:{user.pk}"
+        forged = key[: -len("abcd")] + ("abcd" if not key.endswith("abcd") else "dcba")
+        assert request_principal(factory.get("/", HTTP_X_API_KEY=forged)) is None
         assert request_principal(factory.get("/", HTTP_AUTHORIZATION="Bearer nope")) is None
         assert request_principal(factory.get("/")) is None
 
@@ -75,8 +77,15 @@ def test_seed_creates_demo_users_once_and_warns(settings):
     assert "WARNING demo credentials" in out.getvalue()
 
 
-def test_seed_skips_demo_users_outside_embedded_mode(settings, monkeypatch):
+def test_seed_skips_demo_users_outside_embedded_mode(settings):
     settings.EMBEDDED_DATABASE = False
-    monkeypatch.delenv("SEED_DEMO_USERS", raising=False)
+    settings.SEED_DEMO_USERS = False
     seed_run(stdout=io.StringIO())
     assert not User.objects.filter(email="demo@example.com").exists()
+
+
+def test_seed_demo_users_flag_is_read_through_settings(settings):
+    settings.EMBEDDED_DATABASE = False
+    settings.SEED_DEMO_USERS = True
+    seed_run(stdout=io.StringIO())
+    assert User.objects.filter(email="demo@example.com").exists()

@@ -81,6 +81,14 @@ async def test_anonymous_socket_times_out_with_4401(settings):
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
 
 
+@pytest.mark.parametrize("frame", ["[" * 100_000 + "]" * 100_000, '{"type": "auth", "token": "\\ud800"}'])
+async def test_deeply_nested_or_unencodable_frames_close_4400(frame):
+    communicator = WebsocketCommunicator(application, "/ws/echo")
+    await communicator.connect()
+    await communicator.send_to(text_data=frame)
+    assert (await communicator.receive_output(timeout=5))["code"] == CLOSE_BAD_MESSAGE
+
+
 async def test_messages_before_auth_and_malformed_messages_close(user):
     communicator = WebsocketCommunicator(application, "/ws/echo")
     await communicator.connect()
@@ -125,3 +133,41 @@ async def test_django_session_cookie_authenticates(user, client):
     assert connected and subprotocol is None
     assert await communicator.receive_json_from() == {"type": "ready", "user": str(user.pk), "method": "session"}
     await communicator.disconnect()
+
+
+def _post_sync(path: str, access: str) -> int:
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return client.post(path, {}, format="json").status_code
+
+
+async def test_logout_closes_the_open_socket_of_that_session_with_4401(user):
+    pair = await _start_session(user)
+    other = await _start_session(user)
+    communicator = WebsocketCommunicator(application, "/ws/echo", subprotocols=["bearer", pair["access"]])
+    await communicator.connect()
+    assert (await communicator.receive_json_from())["type"] == "ready"
+    bystander = WebsocketCommunicator(application, "/ws/echo", subprotocols=["bearer", other["access"]])
+    await bystander.connect()
+    assert (await bystander.receive_json_from())["type"] == "ready"
+
+    assert await sync_to_async(_post_sync)("/api/v1/auth/logout", pair["access"]) == 204
+
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+    await bystander.send_json_to({"type": "ping"})  # another session's socket stays open
+    assert (await bystander.receive_json_from())["type"] == "echo"
+    await bystander.disconnect()
+
+
+async def test_logout_all_closes_a_socket_authenticated_by_message(user):
+    pair = await _start_session(user)
+    communicator = WebsocketCommunicator(application, "/ws/echo")
+    await communicator.connect()
+    await communicator.send_json_to({"type": "auth", "token": pair["access"]})
+    assert (await communicator.receive_json_from())["type"] == "ready"
+
+    assert await sync_to_async(_post_sync)("/api/v1/auth/logout-all", pair["access"]) == 204
+
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}

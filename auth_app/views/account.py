@@ -42,23 +42,37 @@ class MeView(APIView):
         summary="Edit the caller's account",
         auth=BEARER_ONLY,  # type: ignore[arg-type]  # drf-spectacular takes requirement dicts here
         description=(
-            "Changes `name` and/or `email` (unique without regard to case). The password is never changed "
-            "here (sending `password` is a 400); use `POST /api/v1/auth/password/change`. Needs a Bearer token."
+            "Changes `name` and/or `email` (unique without regard to case). Changing `email` needs "
+            "`current_password` (wrong guesses count towards the account's login lockout); the old address "
+            "gets a notice and every other session ends. The password is never changed here (sending "
+            "`password` is a 400); use `POST /api/v1/auth/password/change`. Needs a Bearer token."
         ),
         request=UserUpdateSerializer,
         responses={
             200: UserSerializer,
+            400: OpenApiResponse(description="`validation_error` (e.g. no `current_password`) or `wrong_password`."),
             409: OpenApiResponse(description="`email_taken`: another account has this address."),
+            429: OpenApiResponse(description="`rate_limited`: too many wrong passwords for the account."),
         },
         examples=[
             example("Rename", {"name": "Ada King"}, request=True),
+            example(
+                "New email",
+                {"email": "ada.king@example.com", "current_password": "correct-horse-battery-staple"},
+                request=True,
+            ),
             example("Updated", {**EXAMPLE_USER, "name": "Ada King"}, status="200"),
         ],
     )
     def patch(self, request: Request) -> Response:
         serializer = UserUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        user = services.user_update(user=request.user, **serializer.validated_data)  # type: ignore[arg-type]
+        claims = bearer_claims(request)
+        user = services.user_update(
+            user=request.user,  # type: ignore[arg-type]
+            keep_sid=claims.sid if claims else None,
+            **serializer.validated_data,
+        )
         return Response(UserSerializer(user).data)
 
 
@@ -70,8 +84,9 @@ class PasswordChangeView(APIView):
         tags=TAGS,
         summary="Change the password",
         description=(
-            "Needs the current password. Every other session of the account ends (their access tokens are "
-            "refused at once); the session of this request stays."
+            "Needs the current password (wrong guesses count towards the account's login lockout). Every "
+            "other session of the account ends (their access tokens are refused at once) and every API key "
+            "is revoked; the session of this request stays."
         ),
         request=PasswordChangeSerializer,
         responses={204: OpenApiResponse(description="Changed; other sessions ended.")},
@@ -136,7 +151,10 @@ class PasswordResetConfirmView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Set a new password from a reset link",
-        description="Takes `uid` and `token` from the mailed link. Every session of the account ends.",
+        description=(
+            "Takes `uid` and `token` from the mailed link. Every session of the account ends and every API "
+            "key is revoked."
+        ),
         request=PasswordResetConfirmSerializer,
         responses={204: OpenApiResponse(description="Password set; log in again.")},
         examples=[

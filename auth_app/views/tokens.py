@@ -70,15 +70,17 @@ class LoginView(APIView):
         summary="Log in",
         description=(
             "Opens a new session and returns its token pair. Every failure is the same 401 "
-            "`invalid_credentials`, whether or not the account exists. After "
-            "`AUTH_LOGIN_FAILURES_PER_ACCOUNT` failures (default 5 per 5 minutes) the account's logins "
-            "are 429 until the window ends, even with the right password; `AUTH_LOGIN_RATE_PER_IP` "
-            "(default 10 per minute) limits each client IP."
+            "`invalid_credentials`, whether or not the account exists. Each attempt is counted against the "
+            "account before the password is checked (a successful one is given back): after "
+            "`AUTH_LOGIN_FAILURES_PER_ACCOUNT` failures (default 5 per 5 minutes, parallel attempts included) "
+            "the account's logins are 429 until the window ends, even with the right password; "
+            "`AUTH_LOGIN_RATE_PER_IP` (default 10 per minute) limits each client IP."
         ),
         request=LoginSerializer,
         responses={
             200: TokenPairSerializer,
             401: OpenApiResponse(description="`invalid_credentials`: wrong email or password."),
+            429: OpenApiResponse(description="`rate_limited`: too many attempts for the account or from the IP."),
         },
         examples=[
             example(
@@ -91,17 +93,11 @@ class LoginView(APIView):
         throttles.throttle_ip(request._request, policy="login-ip", rate_setting="AUTH_LOGIN_RATE_PER_IP")
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        email = serializer.validated_data["email"]
-        throttles.login_lockout_check(request._request, email=email)
         try:
             _user, tokens = services.user_login(
-                request=request._request,
-                email=email,
-                password=serializer.validated_data["password"],
-                **client_meta(request),
+                request=request._request, **serializer.validated_data, **client_meta(request)
             )
         except Unauthenticated as exc:
-            throttles.login_failure_record(request._request, email=email)
             exc.headers.setdefault("WWW-Authenticate", CREDENTIALS_CHALLENGE)
             raise
         return Response(tokens)

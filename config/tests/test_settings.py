@@ -241,3 +241,29 @@ def test_negative_proxy_count_fails():
 def test_page_default_above_max_fails():
     with pytest.raises(ImproperlyConfigured, match="API_PAGE_SIZE_DEFAULT"):
         load_settings(SECRET_KEY=KEY, API_PAGE_SIZE_DEFAULT="50", API_PAGE_SIZE_MAX="10")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AUTH_LOGIN_FAILURES_PER_ACCOUNT", "5 per 5m"),
+        ("AUTH_LOGIN_RATE_PER_IP", "0/m"),
+        ("AUTH_REGISTER_RATE_PER_IP", "10/0h"),
+        ("AUTH_PASSWORD_RESET_RATE_PER_IP", "5"),
+        ("AUTH_PASSWORD_RESET_RATE_PER_EMAIL", "3/hour"),
+        ("AUTH_REFRESH_RATE_PER_IP", "-1/m"),
+        ("JWT_REFRESH_REUSE_GRACE_SECONDS", "-1"),
+        ("JWT_REFRESH_REUSE_GRACE_SECONDS", "ten"),
+        ("WS_AUTH_TIMEOUT_SECONDS", "0"),
+        ("WS_AUTH_TIMEOUT_SECONDS", "soon"),
+    ],
+)
+def test_invalid_auth_settings_fail_naming_the_variable(name, value):
+    with pytest.raises(ImproperlyConfigured, match=name):
+        load_settings(SECRET_KEY=KEY, **{name: value})
+
+
+def test_auth_settings_accept_a_zero_grace_and_fractional_ws_timeout():
+    loaded = load_settings(SECRET_KEY=KEY, JWT_REFRESH_REUSE_GRACE_SECONDS="0", WS_AUTH_TIMEOUT_SECONDS="0.5")
+    assert loaded.JWT_REFRESH_REUSE_GRACE.total_seconds() == 0
+    assert loaded.WS_AUTH_TIMEOUT_SECONDS == 0.5
