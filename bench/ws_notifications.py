@@ -11,8 +11,10 @@
 DATABASE_URL), (2) reads the server's VmRSS, (3) opens the sockets with the `bearer` subprotocol and
 waits for every `ready`, (4) reads VmRSS again, (5) starts `publish` in a separate process, which calls
 `notifications.services.notification_send` for each of the first --publish-users users --rate times a
-second with `data.sent_at = time.time()`, and (6) records `time.time() - sent_at` for every
-notification received. It prints one JSON report (also written to --report).
+second on a fixed schedule with `data.sent_at` = the tick's scheduled time (no coordinated omission),
+and (6) records `time.time() - sent_at` for every notification received, and per socket the
+duplicate seqs and the seqs missing between its first and last. It prints one JSON report (also
+written to --report), with the publish rate requested and achieved.
 
 `bench/notifications/run.sh` starts the server, pins server and client to separate CPUs and raises
 the file-descriptor limit; docs/benchmarks/notifications.md has the method.
@@ -98,7 +100,15 @@ def make_tokens(count: int) -> list[dict[str, str]]:
 
 
 def publish(args: argparse.Namespace) -> None:
-    """Call notification_send for each user `rate` times a second, from threads of one event loop."""
+    """Call notification_send for each user `rate` times a second, on a fixed schedule.
+
+    Each tick's sends are started at the tick's scheduled time whether or not the previous tick has
+    finished (no coordinated omission), and `data.sent_at` is that scheduled time, so a publisher
+    that falls behind shows up as latency instead of silently sending less. The publish rate actually
+    achieved is reported beside the requested one.
+    """
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})  # explicit: the publisher shares the client's CPU
     django_setup()
     from asgiref.sync import sync_to_async
 
@@ -106,33 +116,56 @@ def publish(args: argparse.Namespace) -> None:
 
     user_ids: list[str] = json.loads(Path(args.users_file).read_text())
 
-    def send(user_id: str) -> None:
-        notification_send(user_id=user_id, kind="system.message", title="bench", data={"sent_at": time.time()})
+    def send(user_id: str, sent_at: float) -> None:
+        notification_send(user_id=user_id, kind="system.message", title="bench", data={"sent_at": sent_at})
 
     async def main() -> None:
         # Publishing from a running loop reuses its channel-layer connections (async_to_sync inside the
         # thread hops back onto this loop) instead of opening a loop and a connection per message.
         threads = asyncio.Semaphore(args.concurrency)
         asend = sync_to_async(send, thread_sensitive=False)
+        errors = 0
 
-        async def one(user_id: str) -> None:
+        async def one(user_id: str, sent_at: float) -> None:
+            nonlocal errors
             async with threads:
-                await asend(user_id)
+                try:
+                    await asend(user_id, sent_at)
+                except Exception:  # noqa: BLE001 - counted and reported
+                    errors += 1
 
         interval = 1.0 / args.rate
-        deadline = time.monotonic() + args.duration
-        tick = time.monotonic()
-        sent = late = 0
-        while tick < deadline:
-            await asyncio.gather(*(one(user_id) for user_id in user_ids))
-            sent += len(user_ids)
-            tick += interval
-            delay = tick - time.monotonic()
+        ticks = max(1, round(args.duration * args.rate))
+        start_wall = time.time() + 0.1
+        start_mono = time.monotonic() + 0.1
+        pending: list[asyncio.Task[None]] = []
+        late = 0
+        for tick in range(ticks):
+            delay = start_mono + tick * interval - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            else:
-                late += 1
-        print(json.dumps({"published": sent, "late_ticks": late}), flush=True)
+            elif pending and not all(task.done() for task in pending[-len(user_ids) :]):
+                late += 1  # the previous tick's sends were still running at this tick's time
+            scheduled = start_wall + tick * interval
+            pending.extend(asyncio.create_task(one(user_id, scheduled)) for user_id in user_ids)
+        await asyncio.gather(*pending)
+        elapsed = time.monotonic() - start_mono
+        published = len(pending) - errors
+        print(
+            json.dumps(
+                {
+                    "published": published,
+                    "errors": errors,
+                    "requested_per_second": round(len(user_ids) * args.rate, 1),
+                    # Over the schedule's window (ticks x interval), or longer when the sends overran it.
+                    "achieved_per_second": round(published / max(elapsed, ticks * interval), 1),
+                    "seconds": round(elapsed, 2),
+                    "late_ticks": late,
+                    "cpu": args.cpu,
+                }
+            ),
+            flush=True,
+        )
 
     asyncio.run(main())
 
@@ -146,13 +179,17 @@ async def listen(args: argparse.Namespace, tokens: list[dict[str, str]]) -> dict
 
     latencies: list[float] = []
     closes: dict[str, int] = {}
+    duplicates = 0
+    gaps = 0  # seqs missing between the first and the last one each socket received
+    sockets_with_gaps = 0
     ready = 0
     stop = asyncio.Event()
     opened = asyncio.Semaphore(args.connect_concurrency)
     all_ready = asyncio.Event()
 
     async def client(entry: dict[str, str]) -> None:
-        nonlocal ready
+        nonlocal ready, duplicates, gaps, sockets_with_gaps
+        seen: set[int] = set()
         try:
             async with opened:
                 socket = await connect(
@@ -165,6 +202,8 @@ async def listen(args: argparse.Namespace, tokens: list[dict[str, str]]) -> dict
                 )
                 first = json.loads(await asyncio.wait_for(socket.recv(), timeout=30))
                 assert first["type"] == "ready", first
+                # Resume from `ready`: this starts live delivery at once instead of after the grace.
+                await socket.send(json.dumps({"type": "resume", "after": first["last_seq"]}))
             ready += 1
             if ready == len(tokens):
                 all_ready.set()
@@ -176,15 +215,26 @@ async def listen(args: argparse.Namespace, tokens: list[dict[str, str]]) -> dict
                         continue
                     message = json.loads(raw)
                     if message["type"] == "notification":
+                        received_at = time.time()
+                        seq = int(message["notification"]["seq"])
+                        if seq in seen:
+                            duplicates += 1
+                            continue
+                        seen.add(seq)
                         sent_at = message["notification"]["data"].get("sent_at")
                         if sent_at:
-                            latencies.append(time.time() - float(sent_at))
+                            latencies.append(received_at - float(sent_at))
         except ConnectionClosed as closed:
             code = str(closed.rcvd.code if closed.rcvd else "no-close-frame")
             closes[code] = closes.get(code, 0) + 1
         except Exception as error:  # noqa: BLE001 - counted and reported
             name = type(error).__name__
             closes[name] = closes.get(name, 0) + 1
+        finally:
+            if seen:
+                missing = max(seen) - min(seen) + 1 - len(seen)
+                gaps += missing
+                sockets_with_gaps += missing > 0
 
     async def warm_up(entry: dict[str, str]) -> None:
         async with connect(
@@ -224,6 +274,7 @@ async def listen(args: argparse.Namespace, tokens: list[dict[str, str]]) -> dict
                 str(args.duration),
                 "--concurrency",
                 str(args.publish_concurrency),
+                *(["--cpu", str(args.publisher_cpu)] if args.publisher_cpu is not None else []),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -254,6 +305,9 @@ async def listen(args: argparse.Namespace, tokens: list[dict[str, str]]) -> dict
         "rate_per_user": args.rate,
         "publisher": json.loads(publisher_out.strip().splitlines()[-1]) if publisher_out.strip() else None,
         "received": len(ms),
+        "duplicates": duplicates,
+        "gaps": gaps,
+        "sockets_with_gaps": sockets_with_gaps,
         "latency_ms": {
             "p50": percentile(ms, 50),
             "p90": percentile(ms, 90),
@@ -290,6 +344,9 @@ def main() -> None:
     run_parser.add_argument("--connect-concurrency", type=int, default=200)
     run_parser.add_argument("--connect-timeout", type=float, default=120.0)
     run_parser.add_argument("--publish-concurrency", type=int, default=8, help="publisher threads")
+    run_parser.add_argument(
+        "--publisher-cpu", type=int, default=None, help="pin the publisher process to this CPU (sched_setaffinity)"
+    )
     run_parser.add_argument("--report", default=str(ROOT / "bench/results/ws_notifications.json"))
 
     publish_parser = commands.add_parser("publish", help="(internal) the publisher process")
@@ -297,6 +354,7 @@ def main() -> None:
     publish_parser.add_argument("--rate", type=float, default=1.0)
     publish_parser.add_argument("--duration", type=float, default=10.0)
     publish_parser.add_argument("--concurrency", type=int, default=8)
+    publish_parser.add_argument("--cpu", type=int, default=None)
 
     args = parser.parse_args()
     if args.command == "publish":

@@ -143,9 +143,9 @@ else:
             "CONFIG": {
                 # redis-py's default 5 s read timeout equals the layer's blocking-pop wait, so an idle
                 # receive times out and kills the consumer waiting on it; give the socket headroom.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 2, "socket_timeout": 10}],
                 "prefix": "asgi",
-                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 100),
+                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 2000),
                 "expiry": 60,
             },
         }
@@ -171,7 +171,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 AUTH_USER_MODEL = "auth_app.User"
 PASSWORD_HASHERS = [
     "auth_app.hashers.Argon2idHasher",
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
@@ -194,12 +193,12 @@ JWT_ALGORITHM = "HS256"  # pinned: the only algorithm accepted when decoding (no
 AUTH_PASSWORD_MAX_LENGTH = env_int("AUTH_PASSWORD_MAX_LENGTH", 4096)
 # Abuse controls (django-ratelimit counters on the default cache). Rates are "<count>/<period>", e.g. 5/5m.
 AUTH_RATE_LIMIT_ENABLED = env.bool("AUTH_RATE_LIMIT_ENABLED", default=env.bool("RATE_LIMIT_ENABLED", default=True))
-AUTH_LOGIN_FAILURES_PER_ACCOUNT = env.str("AUTH_LOGIN_FAILURES_PER_ACCOUNT", default="5/5m")
-AUTH_LOGIN_RATE_PER_IP = env.str("AUTH_LOGIN_RATE_PER_IP", default="10/m")
-AUTH_REGISTER_RATE_PER_IP = env.str("AUTH_REGISTER_RATE_PER_IP", default="10/h")
-AUTH_PASSWORD_RESET_RATE_PER_IP = env.str("AUTH_PASSWORD_RESET_RATE_PER_IP", default="5/15m")
-AUTH_PASSWORD_RESET_RATE_PER_EMAIL = env.str("AUTH_PASSWORD_RESET_RATE_PER_EMAIL", default="3/h")
-AUTH_REFRESH_RATE_PER_IP = env.str("AUTH_REFRESH_RATE_PER_IP", default="60/m")
+AUTH_LOGIN_FAILURES_PER_ACCOUNT = env_rate("AUTH_LOGIN_FAILURES_PER_ACCOUNT", "5/5m")
+AUTH_LOGIN_RATE_PER_IP = env_rate("AUTH_LOGIN_RATE_PER_IP", "10/m")
+AUTH_REGISTER_RATE_PER_IP = env_rate("AUTH_REGISTER_RATE_PER_IP", "10/h")
+AUTH_PASSWORD_RESET_RATE_PER_IP = env_rate("AUTH_PASSWORD_RESET_RATE_PER_IP", "5/15m")
+AUTH_PASSWORD_RESET_RATE_PER_EMAIL = env_rate("AUTH_PASSWORD_RESET_RATE_PER_EMAIL", "3/h")
+AUTH_REFRESH_RATE_PER_IP = env_rate("AUTH_REFRESH_RATE_PER_IP", "60/m")
 AUTH_API_KEYS_MAX_PER_USER = env_int("AUTH_API_KEYS_MAX_PER_USER", 25)
 AUTH_SESSION_PURGE_BATCH_SIZE = env_int("AUTH_SESSION_PURGE_BATCH_SIZE", 1000)
 # The link mailed for a password reset; {uid} and {token} are filled in. Empty: PUBLIC_BASE_URL + /password-reset.
@@ -207,6 +206,8 @@ AUTH_PASSWORD_RESET_URL = env.str("AUTH_PASSWORD_RESET_URL", default="")
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
 # WebSocket: seconds an unauthenticated socket may wait for its {"type": "auth"} message.
 WS_AUTH_TIMEOUT_SECONDS = env_seconds("WS_AUTH_TIMEOUT_SECONDS", 5.0)
+# `manage.py seed` creates the demo users (public passwords) outside embedded mode only when true.
+SEED_DEMO_USERS = env.bool("SEED_DEMO_USERS", default=False)
 CELERY_BEAT_SCHEDULE["auth-sessions-purge-expired"] = {
     "task": "auth_app.tasks.auth_sessions_purge_expired",
     "schedule": timedelta(hours=1),
@@ -245,6 +246,17 @@ NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS = env_seconds("NOTIFICATIONS_WS_SEND_TIMEO
 # SSE: comment heartbeat interval and the reconnect delay advised with `retry:` (milliseconds).
 NOTIFICATIONS_SSE_HEARTBEAT_SECONDS = env_seconds("NOTIFICATIONS_SSE_HEARTBEAT_SECONDS", 15.0)
 NOTIFICATIONS_SSE_RETRY_MS = env_int("NOTIFICATIONS_SSE_RETRY_MS", 3000)
+# Publishing: at most this many group sends in flight per publish (the layer's Redis pool holds 100
+# connections), each given this many seconds before it counts as lost (the client catches up).
+NOTIFICATIONS_PUSH_CONCURRENCY = env_int("NOTIFICATIONS_PUSH_CONCURRENCY", 32)
+NOTIFICATIONS_PUSH_TIMEOUT_SECONDS = env_seconds("NOTIFICATIONS_PUSH_TIMEOUT_SECONDS", 2.0)
+# WebSocket: besides the entry count, a byte budget for the outgoing queue (0 = no byte limit), and
+# how long a close may take before the socket is given up.
+NOTIFICATIONS_WS_MAX_PENDING_BYTES = env_int("NOTIFICATIONS_WS_MAX_PENDING_BYTES", 1024 * 1024)
+NOTIFICATIONS_WS_CLOSE_TIMEOUT_SECONDS = env_seconds("NOTIFICATIONS_WS_CLOSE_TIMEOUT_SECONDS", 5.0)
+# WebSocket: after `ready`, live delivery waits this long for the client's `resume` (or any first
+# message), so a resume is answered in seq order before anything newer; 0 = start at once.
+NOTIFICATIONS_WS_RESUME_GRACE_SECONDS = env_seconds("NOTIFICATIONS_WS_RESUME_GRACE_SECONDS", 0.5)
 # --- end notifications settings ---
 
 # --- REST framework and OpenAPI -------------------------------------------------------------------
@@ -260,7 +272,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "common.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

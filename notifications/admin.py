@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .models import Notification
+from .selectors import with_read_state
 
 
 class ReadStateFilter(admin.SimpleListFilter):
@@ -17,11 +18,7 @@ class ReadStateFilter(admin.SimpleListFilter):
         return [("no", "Unread"), ("yes", "Read")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Notification]) -> QuerySet[Notification]:
-        if self.value() == "no":
-            return queryset.filter(read_at__isnull=True)
-        if self.value() == "yes":
-            return queryset.filter(read_at__isnull=False)
-        return queryset
+        return with_read_state(queryset, unread={"no": True, "yes": False}.get(self.value() or ""))
 
 
 @admin.register(Notification)

@@ -7,7 +7,7 @@ server -> client
     {"type": "notification", "notification": {...}}   one notification (the REST object, with `seq`)
     {"type": "resumed", "last_seq": N}           the replay asked for with `resume` is complete
     {"type": "read", "ids": [...], "all": bool, "count": n}   read receipts from any tab or the API
-    {"type": "ping"}                             every NOTIFICATIONS_WS_PING_SECONDS; no answer needed
+    {"type": "ping", "last_seq": N}              every NOTIFICATIONS_WS_PING_SECONDS; N = newest seq sent
     {"type": "pong"}                             answer to a client `ping`
     {"type": "error", "code": "...", "detail": "..."}   a message was refused; the socket stays open
 client -> server
@@ -15,16 +15,22 @@ client -> server
     {"type": "read", "id": "<notification id>"}  mark one read
     {"type": "ping"}
 
-Delivery: live messages come from the user's group `notifications.user.<id>`. The consumer remembers
-the last seq it sent; a live message at or below it is a duplicate and skipped, one that jumps ahead
-(the layer dropped a push) is preceded by the missing rows read from the database. A resume runs inside
-the consumer's message loop, so live messages that arrive meanwhile wait in the channel and are then
-deduplicated by seq: no gap, no duplicate.
+Delivery (see `notifications.stream`): every seq is sent at most once, in ascending order. After
+`ready` the consumer holds live delivery for NOTIFICATIONS_WS_RESUME_GRACE_SECONDS or until the
+client's first message, so that a `resume` sent right after `ready` is answered before anything
+newer: the replay `(after, ready]` comes first, then everything newer. A `resume` sent later (after
+live messages have flowed) replays only what this socket has not sent, i.e. `(after, ready]`; those
+rows then arrive after newer ones, so such a client orders by seq. While a replay runs, live
+messages wait in the channel and are deduplicated afterwards.
 
-Backpressure: outgoing messages go through a queue of NOTIFICATIONS_WS_MAX_PENDING entries drained by
-one writer task. When a live message finds it full (the client is not reading), or a replay cannot
-queue for NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS, the socket is closed with 4008 (CLOSE_SLOW_CONSUMER);
-the client reconnects and resumes from the database.
+Each ping re-joins the user's group (membership expires after the layer's `group_expiry`, and a
+Redis restart forgets it) and sends whatever the database holds above the last seq sent, so neither
+a lost membership nor a dropped last push leaves a gap for longer than one ping interval.
+
+Backpressure: outgoing messages go through a queue bounded by NOTIFICATIONS_WS_MAX_PENDING entries
+and NOTIFICATIONS_WS_MAX_PENDING_BYTES bytes, drained by one writer task. A message waits up to
+NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS for room; if the client has not made room by then it is closed
+with 4008 (CLOSE_SLOW_CONSUMER) and reconnects and resumes from the database.
 """
 
 from __future__ import annotations
@@ -32,27 +38,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from django.conf import settings
 
 from auth_app.ws import AuthenticatedJsonWebsocketConsumer
 from common.errors import NotFound
 
-from . import selectors, services
+from . import services
+from .outbox import Outbox
 from .push import user_group
-from .sse import replay
+from .stream import Payload, Position, newest_seq, replay
 
 logger = logging.getLogger(__name__)
 
 CLOSE_SLOW_CONSUMER = 4008
-"""The client did not read fast enough: its outgoing queue filled. Reconnect and resume."""
-
-
-@database_sync_to_async
-def _last_seq(user_id: Any) -> int:
-    return selectors.notification_last_seq(user_id=user_id)
+"""The client did not read fast enough: its outgoing queue stayed full. Reconnect and resume."""
 
 
 @database_sync_to_async
@@ -61,29 +65,39 @@ def _mark_read(user: Any, notification_id: Any) -> None:
 
 
 class NotificationConsumer(AuthenticatedJsonWebsocketConsumer):
-    outbox: asyncio.Queue[dict[str, Any]]
-    last_seq: int = 0
+    outbox: Outbox
+    position: Position
+    _floor: int = 0  # this socket has sent every seq in (_floor, position.last]
+    _holding: bool = False  # live delivery waits for the client's resume (or the grace period)
+    _lock: asyncio.Lock
     _writer: asyncio.Task[None] | None = None
     _pinger: asyncio.Task[None] | None = None
+    _releaser: asyncio.Task[None] | None = None
     _group: str | None = None
 
     # --- life cycle -------------------------------------------------------------------------------
 
     async def on_authenticated(self) -> None:
         user_id = self.scope["user"].pk
-        self.outbox = asyncio.Queue(maxsize=int(settings.NOTIFICATIONS_WS_MAX_PENDING))
+        self._lock = asyncio.Lock()
+        self.outbox = Outbox(
+            int(settings.NOTIFICATIONS_WS_MAX_PENDING), int(settings.NOTIFICATIONS_WS_MAX_PENDING_BYTES)
+        )
         self._writer = asyncio.create_task(self._write_loop())
-        # Position first, then join, then read what committed in between: nothing falls in the gap.
-        self.last_seq = await _last_seq(user_id)
+        # Position first, then join: what commits in between is caught up when live delivery starts.
+        head = await newest_seq(user_id)
+        self.position = Position(user_id, head)
+        self._floor = head
         self._group = user_group(user_id)
         await self.channel_layer.group_add(self._group, self.channel_name)
-        ready_at = self.last_seq
-        missed = [payload async for payload in replay(user_id, ready_at)]  # usually none
-        await self._offer({"type": "ready", "last_seq": ready_at})
-        for payload in missed:
-            if not await self._offer({"type": "notification", "notification": payload}):
-                return
-            self.last_seq = int(payload["seq"])
+        grace = float(settings.NOTIFICATIONS_WS_RESUME_GRACE_SECONDS)
+        self._holding = grace > 0
+        if not await self._send({"type": "ready", "last_seq": head}):
+            return
+        if self._holding:
+            self._releaser = asyncio.create_task(self._release_after(grace))
+        else:
+            await self._send_notifications(self.position.catch_up())
         self._pinger = asyncio.create_task(self._ping_loop())
 
     async def disconnect(self, code: int) -> None:
@@ -93,6 +107,19 @@ class NotificationConsumer(AuthenticatedJsonWebsocketConsumer):
                 await self.channel_layer.group_discard(self._group, self.channel_name)
             self._group = None
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch without its `aclose_old_connections()` before every message.
+
+        That call runs on the one thread-sensitive thread, so with thousands of sockets every push
+        would queue behind it. This consumer never uses a connection of that thread: its reads go
+        through `stream.read_only` and its one write through `database_sync_to_async`, each of which
+        closes its own connection.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     # --- client messages ------------------------------------------------------------------------
 
     async def on_message(self, content: dict[str, Any]) -> None:
@@ -100,83 +127,98 @@ class NotificationConsumer(AuthenticatedJsonWebsocketConsumer):
         if kind == "resume":
             after = content.get("after")
             if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+                await self._release()
                 await self._error("invalid_resume", "`after` must be a whole number >= 0 (a seq).")
                 return
-            await self._resume(after)
-        elif kind == "read":
+            async with self._lock:
+                await self._resume(after)
+            return
+        await self._release()  # any other first message means the client is not going to resume
+        if kind == "read":
             try:
                 await _mark_read(self.scope["user"], content.get("id"))
             except NotFound:
                 await self._error("notification_not_found", "No notification with this id exists for you.")
         elif kind == "ping":
-            await self._offer({"type": "pong"})
+            await self._send({"type": "pong"})
         elif kind != "pong":
             await self._error("unknown_type", "Send `resume`, `read` or `ping`.")
 
     async def _resume(self, after: int) -> None:
-        user_id = self.scope["user"].pk
-        # A position beyond the newest seq (e.g. a client remembering another database) counts as "now".
-        self.last_seq = min(after, await _last_seq(user_id))
-        async for payload in replay(user_id, self.last_seq):
-            if not await self._put_waiting({"type": "notification", "notification": payload}):
+        """Replay `(after, _floor]`, below everything this socket has sent; then release live delivery."""
+        head = await newest_seq(self.position.user_id)
+        after = min(after, head)  # a position beyond the newest seq counts as "now"
+        if after < self._floor:
+            async for payload in replay(self.position.user_id, after, self._floor):
+                if not await self._send({"type": "notification", "notification": payload}):
+                    return
+            self._floor = after
+        elif after > self.position.last:  # the client already has these (another tab, a previous socket)
+            self.position.last = self._floor = after
+        if self._holding:
+            self._holding = False
+            if not await self._send_notifications(self.position.catch_up(head)):
                 return
-            self.last_seq = int(payload["seq"])
-        await self._put_waiting({"type": "resumed", "last_seq": self.last_seq})
+        await self._send({"type": "resumed", "last_seq": self.position.last})
+
+    async def _release_after(self, grace: float) -> None:
+        await asyncio.sleep(grace)
+        try:
+            await self._release()
+        except Exception:  # the database is unreachable: the next ping catches up
+            self._holding = False
+            logger.warning("notifications: starting live delivery on %s failed", self.channel_name, exc_info=True)
+
+    async def _release(self) -> None:
+        """Start live delivery (once): send what committed since `ready`, then forward pushes."""
+        if not self._holding:
+            return
+        async with self._lock:
+            if self._holding:
+                self._holding = False
+                await self._send_notifications(self.position.catch_up())
 
     # --- channel-layer messages (from services.push) ----------------------------------------------
 
     async def notification_message(self, event: dict[str, Any]) -> None:
-        payload = event["notification"]
-        seq = int(payload["seq"])
-        if seq <= self.last_seq:
-            return
-        if seq > self.last_seq + 1:
-            async for missed in replay(self.scope["user"].pk, self.last_seq, seq - 1):
-                if not await self._offer({"type": "notification", "notification": missed}):
-                    return
-                self.last_seq = int(missed["seq"])
-        if await self._offer({"type": "notification", "notification": payload}):
-            self.last_seq = seq
+        if self._holding:
+            return  # committed already: the release catches it up from the database, in order
+        async with self._lock:
+            await self._send_notifications(self.position.live(event["notification"]))
 
     async def notification_read(self, event: dict[str, Any]) -> None:
-        await self._offer({"type": "read", "ids": event["ids"], "all": event["all"], "count": event["count"]})
+        await self._send({"type": "read", "ids": event["ids"], "all": event["all"], "count": event["count"]})
 
     # --- outgoing queue -------------------------------------------------------------------------
 
-    async def _offer(self, message: dict[str, Any]) -> bool:
-        """Queue a message without waiting; a full queue means a slow consumer, which is closed."""
-        if self._closing or not hasattr(self, "outbox"):
-            return False
-        try:
-            self.outbox.put_nowait(message)
-        except asyncio.QueueFull:
-            await self._close_slow()
-            return False
+    async def _send_notifications(self, payloads: AsyncIterator[Payload]) -> bool:
+        async for payload in payloads:
+            if not await self._send({"type": "notification", "notification": payload}):
+                return False
+            self.position.sent(payload)
         return True
 
-    async def _put_waiting(self, message: dict[str, Any]) -> bool:
-        """Queue a replayed message, waiting for room, but not for ever."""
+    async def _send(self, message: dict[str, Any]) -> bool:
+        """Queue a message, waiting for room, but not for ever: a client that stays full is closed."""
         if self._closing or self._writer is None or self._writer.done():
             return False
-        try:
-            await asyncio.wait_for(self.outbox.put(message), timeout=settings.NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS)
-        except TimeoutError:
-            await self._close_slow()
-            return False
-        return True
+        if await self.outbox.put(message, timeout=float(settings.NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS)):
+            return True
+        await self._close_slow()
+        return False
 
     async def _error(self, code: str, detail: str) -> None:
-        await self._offer({"type": "error", "code": code, "detail": detail})
+        await self._send({"type": "error", "code": code, "detail": detail})
 
-    async def transmit(self, message: dict[str, Any]) -> None:
-        """Send one message to the client (the writer task's only call; tests override it)."""
-        await self.send_json(message)
+    async def transmit(self, message: dict[str, Any], text: str) -> None:
+        """Send one encoded message to the client (the writer task's only call; tests override it)."""
+        await self.send(text_data=text)
 
     async def _write_loop(self) -> None:
         try:
             while True:
-                message = await self.outbox.get()
-                await self.transmit(message)
+                message, text = await self.outbox.get()
+                await self.transmit(message, text)
         except asyncio.CancelledError:
             raise
         except Exception:  # the socket is gone; the disconnect message will clean up
@@ -186,20 +228,45 @@ class NotificationConsumer(AuthenticatedJsonWebsocketConsumer):
         interval = float(settings.NOTIFICATIONS_WS_PING_SECONDS)
         while not self._closing:
             await asyncio.sleep(interval)
-            await self._offer({"type": "ping"})
+            try:
+                async with self._lock:
+                    await self._tick()
+            except Exception:  # Redis or the database hiccuped; try again at the next ping
+                logger.warning("notifications: ping on %s failed", self.channel_name, exc_info=True)
+
+    async def _tick(self) -> None:
+        """Re-join the group, fill any gap from the database, then ping with the newest seq sent."""
+        if self._group is not None:
+            try:
+                await self.channel_layer.group_add(self._group, self.channel_name)
+            except Exception:  # the layer is down; the database catch-up below still runs
+                logger.warning("notifications: re-joining %s failed", self._group, exc_info=True)
+        if not self._holding and not await self._send_notifications(self.position.catch_up()):
+            return
+        if not self._closing:
+            await self.outbox.offer({"type": "ping", "last_seq": self.position.last})  # skipped when full
 
     async def _close_slow(self) -> None:
         if self._closing:
             return
         logger.info(
-            "notifications: closing slow consumer %s (%d messages pending)", self.channel_name, self.outbox.qsize()
+            "notifications: closing slow consumer %s (%d messages, %d bytes pending)",
+            self.channel_name,
+            self.outbox.qsize(),
+            self.outbox.pending_bytes,
         )
         await self._stop_tasks()
-        await self.close_with(CLOSE_SLOW_CONSUMER)
+        try:
+            await asyncio.wait_for(
+                self.close_with(CLOSE_SLOW_CONSUMER), timeout=float(settings.NOTIFICATIONS_WS_CLOSE_TIMEOUT_SECONDS)
+            )
+        except TimeoutError:
+            logger.warning("notifications: closing %s timed out", self.channel_name)
 
     async def _stop_tasks(self) -> None:
         current = asyncio.current_task()
-        tasks = [task for task in (self._writer, self._pinger) if task is not None and task is not current]
+        owned = (self._writer, self._pinger, self._releaser)
+        tasks = [task for task in owned if task is not None and task is not current]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -35,11 +35,23 @@ class Notification(models.Model):
     data = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    dedupe_key = models.UUIDField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set by broadcasts and queued sends: a re-run of the same task writes no second row.",
+    )
 
     class Meta:
         constraints = [
             # Also the index behind the newest-first list: (recipient, seq) scanned backwards.
             models.UniqueConstraint(fields=["recipient", "seq"], name="notification_recipient_seq_unique"),
+            # Partial: only keyed rows are constrained (and indexed).
+            models.UniqueConstraint(
+                fields=["recipient", "dedupe_key"],
+                condition=Q(dedupe_key__isnull=False),
+                name="notification_recipient_dedupe_unique",
+            ),
         ]
         indexes = [
             models.Index(

@@ -14,6 +14,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -60,9 +61,19 @@ def publish_now(outgoing: Iterable[Outgoing]) -> None:
 
 
 async def _send_all(layer: BaseChannelLayer, batch: list[Outgoing]) -> None:
-    results = await asyncio.gather(
-        *(layer.group_send(group, message) for group, message in batch), return_exceptions=True
-    )
+    """Send every pair, at most NOTIFICATIONS_PUSH_CONCURRENCY at a time, each within the push deadline.
+
+    Unbounded, a 500-user broadcast batch asks the layer's Redis pool for 500 connections at once
+    and the sends beyond its `max_connections` fail; bounded, they wait for a free connection.
+    """
+    limit = asyncio.Semaphore(max(1, int(settings.NOTIFICATIONS_PUSH_CONCURRENCY)))
+    deadline = float(settings.NOTIFICATIONS_PUSH_TIMEOUT_SECONDS)
+
+    async def send(group: str, message: dict[str, Any]) -> None:
+        async with limit:
+            await asyncio.wait_for(layer.group_send(group, message), timeout=deadline)
+
+    results = await asyncio.gather(*(send(group, message) for group, message in batch), return_exceptions=True)
     failed = [result for result in results if isinstance(result, BaseException)]
     if failed:
         logger.warning("notifications: %d of %d group sends failed", len(failed), len(batch), exc_info=failed[0])

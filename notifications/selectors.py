@@ -10,20 +10,25 @@ from common.errors import NotFound
 from .models import Notification, NotificationCounter
 
 
-def _as_uuid(value: Any) -> uuid.UUID | None:
+def as_uuid(value: Any) -> uuid.UUID | None:
+    """`value` as a UUID (a UUID, or its text), None when it is not one."""
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except (TypeError, ValueError, AttributeError):
         return None
 
 
+def with_read_state(queryset: QuerySet[Notification], *, unread: bool | None) -> QuerySet[Notification]:
+    """Only unread (True) or only read (False) notifications; None keeps all. The one unread filter
+    (the list, the count, mark-all-read, the admin)."""
+    if unread is None:
+        return queryset
+    return queryset.filter(read_at__isnull=unread)
+
+
 def notification_list(*, user: Any, unread: bool | None = None, kind: str | None = None) -> QuerySet[Notification]:
     """The user's notifications (unordered: the paginator orders by seq)."""
-    queryset = Notification.objects.filter(recipient=user)
-    if unread is True:
-        queryset = queryset.filter(read_at__isnull=True)
-    elif unread is False:
-        queryset = queryset.filter(read_at__isnull=False)
+    queryset = with_read_state(Notification.objects.filter(recipient=user), unread=unread)
     if kind:
         queryset = queryset.filter(kind=kind)
     return queryset
@@ -31,7 +36,7 @@ def notification_list(*, user: Any, unread: bool | None = None, kind: str | None
 
 def notification_get(*, user: Any, notification_id: Any) -> Notification:
     """One of the user's notifications; another user's (or a malformed id) is NotFound, never 403."""
-    pk = _as_uuid(notification_id)
+    pk = as_uuid(notification_id)
     notification = Notification.objects.filter(recipient=user, pk=pk).first() if pk else None
     if notification is None:
         raise NotFound("No notification with this id exists for you.", code="notification_not_found")
@@ -39,7 +44,7 @@ def notification_get(*, user: Any, notification_id: Any) -> Notification:
 
 
 def notification_unread_count(*, user: Any) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    return with_read_state(Notification.objects.filter(recipient=user), unread=True).count()
 
 
 def notification_last_seq(*, user_id: Any) -> int:

@@ -1,15 +1,20 @@
 """`GET /api/v1/notifications/events`: Server-Sent Events as an async streaming response under ASGI.
 
-Order of work on connect: fix the position (`Last-Event-ID`, else `?after=`, else the newest seq now),
-join the user's group, replay from the database everything after the position, then forward live
-messages. Anything that arrives live while the replay
-runs waits in the channel and is skipped if its seq was already replayed, so there is neither a gap
-nor a duplicate. A live message whose seq jumps ahead (a push the layer dropped) is preceded by the
-missing rows, read from the database.
+Order of work on connect: fix the position (`Last-Event-ID`, else `?after=`, else the newest seq now;
+a position above the newest seq counts as "now"), join the user's group, replay from the database
+everything after the position, then forward live messages. Duplicates and gaps are handled by
+`notifications.stream.Position` (shared with the WebSocket consumer).
+
+Each heartbeat re-checks the credential (a Bearer token's session must not be revoked, an API key
+not revoked, a Django session still logged in, the user still active), re-joins the group (the
+membership expires, a Redis restart forgets it) and sends whatever the database holds above the last
+id sent (a dropped last push). A Bearer stream ends when its access token expires. A stream that ends
+for these reasons sends a final `event: error` (`{"code": ...}`) first; the client reconnects with
+fresh credentials and `Last-Event-ID`.
 
 When the client goes away Django cancels the response task; the generator's `finally` leaves the group
-and forgets the channel. Database work runs through `database_sync_to_async`, which hands the
-connection back after each call, so an open stream holds no database connection.
+and forgets the channel. Database reads go through `stream.read_only`, which hands the connection back
+after each call, so an open stream holds no database connection.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -26,11 +33,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from common.errors import problem_response
+from common.errors import ApplicationError, problem_response
 
-from . import selectors
 from .push import NOTIFICATION_MESSAGE, READ_MESSAGE, user_group
-from .serializers import notification_payload
+from .stream import Payload, Position, clamp_position, read_only
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +46,75 @@ OPEN_STREAMS: dict[str, str] = {}
 RECEIVE_RETRY_SECONDS = 1.0
 
 
-def _authenticate(request: HttpRequest) -> Any:
-    from auth_app.authentication import authenticate_request
+@dataclass(frozen=True)
+class StreamAuth:
+    """Who the stream is for, until when (a Bearer token's expiry, epoch seconds) and how to re-check it."""
 
-    return authenticate_request(request)
+    user: Any
+    expires_at: float | None
+    still_valid: Callable[[], bool]
+
+
+def _bearer_check(token: str, user_pk: Any) -> Callable[[], bool]:
+    from auth_app.authentication import authenticate_access_token
+
+    def still_valid() -> bool:
+        try:  # signature, expiry, the session denylist (logout, revocation) and an active user
+            user, _claims = authenticate_access_token(token)
+        except Exception:  # invalid now, or the denylist is unreachable: never a pass
+            return False
+        return bool(user.pk == user_pk)
+
+    return still_valid
+
+
+def _api_key_check(raw_key: str, user_pk: Any) -> Callable[[], bool]:
+    from auth_app.services import api_key_authenticate
+
+    def still_valid() -> bool:
+        key = api_key_authenticate(raw_key=raw_key)  # None once revoked/expired or the owner is inactive
+        return key is not None and key.user_id == user_pk
+
+    return still_valid
+
+
+def _session_check(session_key: str | None, user_pk: Any) -> Callable[[], bool]:
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.contrib.auth import get_user
+
+    def still_valid() -> bool:
+        if not session_key:
+            return False
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        # Django's own check: the session still exists and names this active user with a current hash.
+        user = get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
+        return bool(user.is_authenticated and user.is_active and user.pk == user_pk)
+
+    return still_valid
+
+
+def _authenticate(request: HttpRequest) -> StreamAuth | None:
+    from rest_framework.request import Request
+
+    from auth_app.authentication import JWTAuthentication, authenticate_request
+
+    user = authenticate_request(request)
+    if user is None:
+        return None
+    found = JWTAuthentication().authenticate(Request(request))
+    if found is not None:
+        _user, claims = found
+        token = request.META["HTTP_AUTHORIZATION"].split()[1]
+        return StreamAuth(user=user, expires_at=float(claims.exp), still_valid=_bearer_check(token, user.pk))
+    raw_key = request.META.get("HTTP_X_API_KEY")
+    if raw_key is not None:
+        return StreamAuth(user=user, expires_at=None, still_valid=_api_key_check(raw_key.strip(), user.pk))
+    session = getattr(request, "session", None)
+    return StreamAuth(
+        user=user, expires_at=None, still_valid=_session_check(getattr(session, "session_key", None), user.pk)
+    )
 
 
 def _parse_position(raw: str | None) -> int | None:
@@ -62,54 +133,62 @@ def _event(*, data: dict[str, Any], event: str, event_id: int | None = None) -> 
     return "\n".join(lines) + "\n\n"
 
 
-def _notification_event(payload: dict[str, Any]) -> str:
+def _notification_event(payload: Payload) -> str:
     return _event(data=payload, event="notification", event_id=int(payload["seq"]))
 
 
-@database_sync_to_async
-def _rows_after(user_id: Any, after_seq: int, up_to_seq: int | None) -> list[dict[str, Any]]:
-    rows = selectors.notification_after(
-        user_id=user_id, after_seq=after_seq, up_to_seq=up_to_seq, limit=settings.NOTIFICATIONS_REPLAY_PAGE_SIZE
-    )
-    return [notification_payload(row) for row in rows]
+def _end_event(code: str, detail: str) -> str:
+    return _event(data={"code": code, "detail": detail}, event="error")
 
 
-async def replay(user_id: Any, after_seq: int, up_to_seq: int | None = None) -> AsyncIterator[dict[str, Any]]:
-    """Payloads of the user's notifications after `after_seq` (through `up_to_seq`), oldest first, page by page."""
-    while True:
-        page = await _rows_after(user_id, after_seq, up_to_seq)
-        for payload in page:
-            yield payload
-        if len(page) < settings.NOTIFICATIONS_REPLAY_PAGE_SIZE:
-            return
-        after_seq = int(page[-1]["seq"])
+async def _send_all(position: Position, payloads: AsyncIterator[Payload]) -> AsyncIterator[str]:
+    async for payload in payloads:
+        position.sent(payload)
+        yield _notification_event(payload)
 
 
-async def event_stream(user_id: Any, after_seq: int | None) -> AsyncIterator[str]:
+async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator[str]:
     """The body of one SSE response; see the module docstring."""
     layer = get_channel_layer()
     assert layer is not None  # noqa: S101 - CHANNEL_LAYERS is always configured
+    user_id = auth.user.pk
     group = user_group(user_id)
-    # Without a position the stream starts "now": take it before joining the group; the replay below
-    # then covers anything committed between this read and the join.
-    if after_seq is None:
-        after_seq = await database_sync_to_async(selectors.notification_last_seq)(user_id=user_id)
-    last = after_seq
+    # The position is fixed before joining the group; the catch-up after the join covers what
+    # committed in between.
+    start, _head = await clamp_position(user_id, after_seq)
+    position = Position(user_id, start)
     channel = await layer.new_channel("notifications.sse.")
     await layer.group_add(group, channel)
     receiver: asyncio.Future[dict[str, Any]] | None = None
     heartbeat = float(settings.NOTIFICATIONS_SSE_HEARTBEAT_SECONDS)
     try:
         yield f"retry: {settings.NOTIFICATIONS_SSE_RETRY_MS}\n\n"
-        async for payload in replay(user_id, last):
-            last = int(payload["seq"])
-            yield _notification_event(payload)
+        async for event in _send_all(position, position.catch_up()):
+            yield event
         OPEN_STREAMS[channel] = str(user_id)  # replayed; from here on only live messages
         while True:
+            wait = heartbeat
+            if auth.expires_at is not None:
+                remaining = auth.expires_at - time.time()
+                if remaining <= 0:
+                    yield _end_event("token_expired", "The access token expired; reconnect with a fresh one.")
+                    return
+                wait = min(wait, remaining)
             if receiver is None:
                 receiver = asyncio.ensure_future(layer.receive(channel))
-            done, _ = await asyncio.wait({receiver}, timeout=heartbeat)
+            done, _ = await asyncio.wait({receiver}, timeout=wait)
             if not done:
+                if wait < heartbeat:
+                    continue  # woken for the token's expiry, handled at the top of the loop
+                if not await read_only(auth.still_valid):
+                    yield _end_event("credentials_revoked", "The session or key was revoked, or the user deactivated.")
+                    return
+                try:
+                    await layer.group_add(group, channel)  # membership expires; a Redis restart forgets it
+                except Exception:
+                    logger.warning("notifications: SSE re-joining %s failed", group, exc_info=True)
+                async for event in _send_all(position, position.catch_up()):
+                    yield event
                 yield ": heartbeat\n\n"
                 continue
             try:
@@ -118,22 +197,13 @@ async def event_stream(user_id: Any, after_seq: int | None) -> AsyncIterator[str
                 logger.warning("notifications: SSE receive failed for %s; resuming from the database", channel)
                 receiver = None
                 await asyncio.sleep(RECEIVE_RETRY_SECONDS)
-                async for missed in replay(user_id, last):
-                    last = int(missed["seq"])
-                    yield _notification_event(missed)
+                async for event in _send_all(position, position.catch_up()):
+                    yield event
                 continue
             receiver = None
             if message.get("type") == NOTIFICATION_MESSAGE:
-                payload = message["notification"]
-                seq = int(payload["seq"])
-                if seq <= last:
-                    continue
-                if seq > last + 1:
-                    async for missed in replay(user_id, last, seq - 1):
-                        last = int(missed["seq"])
-                        yield _notification_event(missed)
-                last = seq
-                yield _notification_event(payload)
+                async for event in _send_all(position, position.live(message["notification"])):
+                    yield event
             elif message.get("type") == READ_MESSAGE:
                 yield _event(data={k: v for k, v in message.items() if k != "type"}, event="read")
     finally:
@@ -172,8 +242,11 @@ async def notification_events(request: HttpRequest) -> HttpResponseBase:
             detail=f"Method {request.method} is not allowed here; use GET.",
             headers={"Allow": "GET"},
         )
-    user = await database_sync_to_async(_authenticate)(request)
-    if user is None:
+    try:
+        auth = await database_sync_to_async(_authenticate)(request)
+    except ApplicationError as exc:  # e.g. the denylist cache is down: 503, not 500
+        return problem_response(status=exc.status, code=exc.code, detail=exc.detail, headers=exc.headers)
+    if auth is None:
         return problem_response(
             status=401,
             code="not_authenticated",
@@ -190,7 +263,7 @@ async def notification_events(request: HttpRequest) -> HttpResponseBase:
             detail="Last-Event-ID and `after` must be a notification seq (a whole number >= 0).",
         )
     after_seq = header if header is not None else query
-    response = StreamingHttpResponse(event_stream(user.pk, after_seq), content_type=EVENT_STREAM)
+    response = StreamingHttpResponse(event_stream(auth, after_seq), content_type=EVENT_STREAM)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

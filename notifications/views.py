@@ -3,15 +3,12 @@
 from typing import Any
 
 import django_filters
-from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-
-from common.errors import PermissionDenied
 
 from . import selectors, services
 from .models import Notification
@@ -22,7 +19,6 @@ from .serializers import (
     NotificationSerializer,
     UnreadCountSerializer,
 )
-from .tasks import notification_broadcast_task
 
 TAGS = ["notifications"]
 
@@ -57,7 +53,7 @@ class NotificationFilter(django_filters.FilterSet):
         fields = ["unread", "kind"]
 
     def filter_unread(self, queryset: QuerySet[Notification], name: str, value: str) -> QuerySet[Notification]:
-        return queryset.filter(read_at__isnull=value == "true")
+        return selectors.with_read_state(queryset, unread=value == "true")
 
 
 @extend_schema_view(
@@ -126,21 +122,20 @@ class NotificationListCreateView(generics.ListCreateAPIView[Notification]):
         serializer = NotificationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         attrs = serializer.validated_data
-        user = request.user
-        content = {key: attrs[key] for key in ("kind", "title", "body", "data")}
-        if attrs["broadcast"]:
-            if not user.is_staff:
-                raise PermissionDenied("Only staff may broadcast.", code="broadcast_forbidden")
-            transaction.on_commit(lambda: notification_broadcast_task.delay(**content))
-            return Response(
-                BroadcastAcceptedSerializer({"broadcast": True, "status": "queued"}).data,
-                status=status.HTTP_202_ACCEPTED,
-            )
-        target = attrs["user_id"] or user.pk
-        if target != user.pk and not user.is_staff:
-            raise PermissionDenied("Only staff may notify another user.", code="recipient_forbidden")
-        notification = services.notification_send(user_id=target, **content)
-        return Response(NotificationSerializer(notification).data, status=status.HTTP_201_CREATED)
+        result = services.notification_create(
+            actor=request.user,
+            kind=attrs["kind"],
+            title=attrs["title"],
+            body=attrs["body"],
+            data=attrs["data"],
+            user_id=attrs["user_id"],
+            broadcast=attrs["broadcast"],
+        )
+        if isinstance(result, Notification):
+            return Response(NotificationSerializer(result).data, status=status.HTTP_201_CREATED)
+        return Response(
+            BroadcastAcceptedSerializer({"broadcast": True, "status": "queued"}).data, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class NotificationReadView(APIView):

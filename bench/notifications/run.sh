@@ -57,9 +57,9 @@ stop_server() {
 }
 trap stop_server EXIT INT TERM
 
-start_server() {  # start_server NAME
+start_server() {  # start_server NAME; uvicorn's default `--ws auto`, as `make serve`
   taskset -c "$SERVER_CPU" "$VENV/bin/uvicorn" config.asgi:application --host 127.0.0.1 --port "$PORT" \
-    --workers 1 --loop uvloop --http httptools --ws websockets --lifespan off --no-access-log \
+    --workers 1 --loop uvloop --http httptools --lifespan off --no-access-log \
     --log-level warning --backlog 4096 >"$RESULTS/server-$1.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 150); do
@@ -77,7 +77,8 @@ bench() {  # bench NAME ARGS...
   shift
   start_server "$name"
   taskset -c "$CLIENT_CPU" "$PY" bench/ws_notifications.py run --url "ws://127.0.0.1:$PORT/ws/notifications" \
-    --origin "http://127.0.0.1:$PORT" --server-pid "$SERVER_PID" --report "$RESULTS/$name.json" "$@" \
+    --origin "http://127.0.0.1:$PORT" --server-pid "$SERVER_PID" --publisher-cpu "$CLIENT_CPU" \
+    --report "$RESULTS/$name.json" "$@" \
     >"$RESULTS/$name.out"
   stop_server
   "$PY" - "$RESULTS/$name.json" <<'PYEOF'
@@ -88,6 +89,8 @@ fmt = lambda v: "-" if v is None else f"{v:.1f}"
 print(f"   ready {r['sockets_ready']}/{r['sockets_requested']}  held {r['sockets_held_at_end']}  "
       f"RSS {r['server_rss_kib']}  KiB/socket {r['server_kib_per_connection']}  received {r['received']}  "
       f"p50 {fmt(lat['p50'])} ms  p99 {fmt(lat['p99'])} ms  closes {r['closes_or_errors']}")
+print(f"   duplicates {r['duplicates']}  gaps {r['gaps']} (on {r['sockets_with_gaps']} sockets)  "
+      f"publisher {r['publisher']}")
 PYEOF
 }
 
@@ -97,7 +100,7 @@ echo "== setup: migrate"
 echo "== idle: $IDLE_SOCKETS sockets for ${IDLE_SECONDS}s (server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU)"
 bench idle --sockets "$IDLE_SOCKETS" --publish-users 0 --duration "$IDLE_SECONDS"
 
-echo "== load: $LOAD_SOCKETS sockets, $RATE msg/s to each for ${DURATION}s"
+echo "== load: $LOAD_SOCKETS sockets, $RATE msg/s to each for ${DURATION}s (publisher pinned to CPU $CLIENT_CPU)"
 bench load --sockets "$LOAD_SOCKETS" --publish-users "$LOAD_SOCKETS" --rate "$RATE" --duration "$DURATION" \
   --publish-concurrency "$PUBLISH_CONCURRENCY"
 

@@ -45,8 +45,26 @@ async def receive_type(communicator: WebsocketCommunicator, kind: str, timeout: 
 asend = database_sync_to_async(services.notification_send)
 
 
+async def group_members(group: str) -> set[str]:
+    """The channels in a channel-layer group, read from the layer itself."""
+    from channels.layers import get_channel_layer
+
+    layer: Any = get_channel_layer()
+    if hasattr(layer, "groups"):  # InMemoryChannelLayer
+        return set(layer.groups.get(group, {}))
+    connection = layer.connection(layer.consistent_hash(group))
+    return {member.decode() for member in await connection.zrange(layer._group_key(group), 0, -1)}
+
+
 def services_mode() -> bool:
     return not settings.EMBEDDED_REDIS and not settings.EMBEDDED_DATABASE
+
+
+@pytest.fixture(autouse=True)
+def _short_resume_grace(settings):
+    """Live delivery starts 50 ms after `ready` unless the client resumes first (tests that need a
+    longer hold set their own)."""
+    settings.NOTIFICATIONS_WS_RESUME_GRACE_SECONDS = 0.05
 
 
 @pytest.fixture

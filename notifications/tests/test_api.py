@@ -172,3 +172,40 @@ def test_anonymous_is_401_problem(api_client, method, path):
     response = getattr(api_client, method)(path)
     assert response.status_code == 401
     assert response["Content-Type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"title": "x", "data": {"a": "\\ud800"}}',
+        b'{"title": "x", "data": {"\\udfff": 1}}',
+        b'{"title": "lone \\ud800"}',
+        b'{"title": "x", "body": "\\udc00 tail"}',
+    ],
+    ids=["data-value", "data-key", "title", "body"],
+)
+def test_lone_surrogate_is_400_not_500(auth_client, body):
+    response = auth_client.post(URL, data=body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "validation_error"
+    assert not Notification.objects.exists()
+
+
+def test_deeply_nested_body_is_400_malformed_json(auth_client):
+    response = auth_client.post(URL, data=b"[" * 10_000 + b"]" * 10_000, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_json"
+
+
+def test_broadcast_with_bad_content_is_400_before_anything_is_queued(
+    api_client, staff_user, user, make_access_token, django_capture_on_commit_callbacks
+):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_access_token(staff_user)}")
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = api_client.post(
+            URL, {"title": "x", "broadcast": True, "data": {"blob": "y" * 20_000}}, format="json"
+        )
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "validation_error"
+    assert queued == []  # no task was queued
+    assert not Notification.objects.exists()

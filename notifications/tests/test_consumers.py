@@ -143,7 +143,7 @@ async def test_non_object_message_closes_4400(tokens):
 async def test_server_pings(tokens, settings):
     settings.NOTIFICATIONS_WS_PING_SECONDS = 0.01
     communicator, _ = await ws_ready(tokens["user"])
-    assert (await communicator.receive_json_from(timeout=5)) == {"type": "ping"}
+    assert (await communicator.receive_json_from(timeout=5)) == {"type": "ping", "last_seq": 0}
     await communicator.send_json_to({"type": "ping"})
     while (message := await communicator.receive_json_from(timeout=5))["type"] == "ping":
         pass

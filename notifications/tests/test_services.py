@@ -185,3 +185,78 @@ def test_read_receipts_are_pushed(user):
     first, second = async_to_sync(drain)()
     assert first["type"] == "notification.message"
     assert second == {"type": "notification.read", "ids": [str(notification.pk)], "all": False, "count": 1}
+
+
+@pytest.mark.django_db
+def test_create_enforces_targeting_rules(user, other_user, staff_user):
+    from common.errors import PermissionDenied
+
+    mine = services.notification_create(actor=user, kind="system.message", title="me")
+    assert isinstance(mine, Notification) and mine.recipient_id == user.pk
+    with pytest.raises(PermissionDenied):
+        services.notification_create(actor=user, kind="system.message", title="you", user_id=other_user.pk)
+    with pytest.raises(PermissionDenied):
+        services.notification_create(actor=user, kind="system.message", title="all", broadcast=True)
+    theirs = services.notification_create(actor=staff_user, kind="system.message", title="you", user_id=other_user.pk)
+    assert isinstance(theirs, Notification) and theirs.recipient_id == other_user.pk
+
+
+@pytest.mark.django_db
+def test_create_validates_a_broadcast_before_queueing(staff_user, django_capture_on_commit_callbacks, settings):
+    with django_capture_on_commit_callbacks(execute=False) as queued, pytest.raises(ValidationFailed):
+        services.notification_create(
+            actor=staff_user, kind="system.message", title="x" * 10, body="b" * 5000, broadcast=True
+        )
+    assert queued == []
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        broadcast_id = services.notification_create(actor=staff_user, kind="system.message", title="ok", broadcast=True)
+    assert isinstance(broadcast_id, uuid.UUID) and len(queued) >= 1  # the task, then its pushes
+    assert set(Notification.objects.values_list("dedupe_key", flat=True)) == {broadcast_id}
+
+
+@pytest.mark.django_db
+def test_broadcast_task_run_twice_sends_each_user_once(user, other_user, staff_user):
+    from notifications.tasks import notification_broadcast_task
+
+    broadcast_id = str(uuid.uuid4())
+    first = notification_broadcast_task.apply(
+        kwargs={"kind": "system.message", "title": "once", "broadcast_id": broadcast_id}
+    ).get()
+    again = notification_broadcast_task.apply(
+        kwargs={"kind": "system.message", "title": "once", "broadcast_id": broadcast_id}
+    ).get()
+    assert (first, again) == (3, 0)
+    assert Notification.objects.count() == 3
+    assert selectors.notification_last_seq(user_id=user.pk) == 1  # no seq handed out for a skipped user
+
+
+@pytest.mark.django_db
+def test_broadcast_rerun_after_a_partial_run_completes_the_rest(user, other_user, staff_user):
+    """A run that died after its first batch: the re-run writes only the users that batch missed."""
+    broadcast_id = uuid.uuid4()
+    first_pk = min(u.pk for u in (user, other_user, staff_user))
+    services.notification_send(user_id=first_pk, kind="system.message", title="b", dedupe_key=broadcast_id)
+    written = services.notification_broadcast(kind="system.message", title="b", batch_size=2, broadcast_id=broadcast_id)
+    assert written == 2
+    assert sorted(Notification.objects.values_list("seq", flat=True)) == [1, 1, 1]
+
+
+@pytest.mark.django_db
+def test_send_task_run_twice_with_a_key_writes_one_row(user):
+    from notifications.tasks import notification_send_task
+
+    key = str(uuid.uuid4())
+    kwargs = {"user_id": str(user.pk), "kind": "system.message", "title": "once", "dedupe_key": key}
+    first = notification_send_task.apply(kwargs=kwargs).get()
+    again = notification_send_task.apply(kwargs=kwargs).get()
+    assert first == again
+    assert Notification.objects.filter(recipient=user).count() == 1
+    assert selectors.notification_last_seq(user_id=user.pk) == 1
+
+
+@pytest.mark.django_db
+def test_send_rejects_a_lone_surrogate_anywhere(user):
+    for kwargs in ({"data": {"a": "\ud800"}}, {"data": {"\udfff": [1]}}, {"title": "x\ud800"}, {"body": "\udc00"}):
+        with pytest.raises(ValidationFailed):
+            _send(user, **{"title": "t", **kwargs})
+    assert not Notification.objects.exists()

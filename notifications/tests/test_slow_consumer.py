@@ -31,15 +31,15 @@ class StuckWriterConsumer(NotificationConsumer):
         self.sent = 0
         await super().on_authenticated()
 
-    async def transmit(self, message: dict[str, Any]) -> None:
+    async def transmit(self, message: dict[str, Any], text: str) -> None:
         StuckWriterConsumer.high_water = max(StuckWriterConsumer.high_water, self.outbox.qsize())
         if self.sent >= 1:
             await asyncio.Event().wait()
         self.sent += 1
-        await super().transmit(message)
+        await super().transmit(message, text)
 
-    async def _offer(self, message: dict[str, Any]) -> bool:
-        result = await super()._offer(message)
+    async def _send(self, message: dict[str, Any]) -> bool:
+        result = await super()._send(message)
         StuckWriterConsumer.high_water = max(StuckWriterConsumer.high_water, self.outbox.qsize())
         return result
 
@@ -96,4 +96,85 @@ async def test_a_reading_client_is_never_closed(user, tokens, settings):
     for index in range(30):
         await asend(user_id=user.pk, kind="system.message", title=f"flood {index}")
         await receive_type(communicator, "notification")
+    await communicator.disconnect()
+
+
+class BlipWriterConsumer(NotificationConsumer):
+    """Its writer stalls until the test lets it go: a client that is briefly slow, then reads again."""
+
+    instances: list["BlipWriterConsumer"] = []
+    go = asyncio.Event()
+
+    async def on_authenticated(self) -> None:
+        BlipWriterConsumer.instances.append(self)
+        self.sent = 0
+        await super().on_authenticated()
+
+    async def transmit(self, message: dict[str, Any], text: str) -> None:
+        if self.sent >= 1:  # after `ready`
+            await BlipWriterConsumer.go.wait()
+        self.sent += 1
+        await super().transmit(message, text)
+
+
+async def test_a_brief_stall_does_not_close_a_healthy_client(user, tokens, settings):
+    settings.NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS = 10
+    BlipWriterConsumer.instances = []
+    BlipWriterConsumer.go = asyncio.Event()
+    application = WebSocketAuthMiddleware(URLRouter([re_path(r"^ws/notifications$", BlipWriterConsumer.as_asgi())]))
+    communicator = ws_client(tokens["user"], application=application)
+    assert (await communicator.connect())[0]
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "ready"
+    (consumer,) = BlipWriterConsumer.instances
+    for index in range(8):  # twice the queue
+        await asend(user_id=user.pk, kind="system.message", title=f"burst {index}")
+    while consumer.outbox.qsize() < 4:  # the queue is full: the consumer now waits for room
+        await asyncio.sleep(0.01)
+    BlipWriterConsumer.go.set()
+    seqs: list[int] = []
+    while len(seqs) < 8:
+        message = await communicator.receive_json_from(timeout=5)
+        if message["type"] == "notification":
+            seqs.append(message["notification"]["seq"])
+    assert seqs == list(range(1, 9))
+    await communicator.disconnect()
+
+
+async def test_the_byte_budget_closes_4008(user, tokens, settings):
+    settings.NOTIFICATIONS_WS_MAX_PENDING = 1000
+    settings.NOTIFICATIONS_WS_MAX_PENDING_BYTES = 4000
+    communicator = await _connect(tokens["user"])
+    for index in range(10):
+        await asend(user_id=user.pk, kind="system.message", title=f"big {index}", data={"pad": "x" * 1500})
+    closed = await communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": CLOSE_SLOW_CONSUMER}
+    (consumer,) = StuckWriterConsumer.instances
+    assert consumer.outbox.qsize() < 4  # the bytes, not the 1000 entries, were the limit
+    assert consumer.outbox.pending_bytes <= 4000
+    await communicator.disconnect()
+
+
+class StuckCloseConsumer(StuckWriterConsumer):
+    """Its close never completes (a peer that does not take the close frame)."""
+
+    gave_up = asyncio.Event()
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        await asyncio.Event().wait()
+
+    async def _close_slow(self) -> None:
+        await super()._close_slow()
+        StuckCloseConsumer.gave_up.set()
+
+
+async def test_closing_a_slow_consumer_cannot_hang(user, tokens, settings):
+    settings.NOTIFICATIONS_WS_CLOSE_TIMEOUT_SECONDS = 0.1
+    StuckCloseConsumer.gave_up = asyncio.Event()
+    application = WebSocketAuthMiddleware(URLRouter([re_path(r"^ws/notifications$", StuckCloseConsumer.as_asgi())]))
+    communicator = ws_client(tokens["user"], application=application)
+    assert (await communicator.connect())[0]
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "ready"
+    for index in range(10):
+        await asend(user_id=user.pk, kind="system.message", title=f"flood {index}")
+    await asyncio.wait_for(StuckCloseConsumer.gave_up.wait(), timeout=5)
     await communicator.disconnect()

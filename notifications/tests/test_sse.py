@@ -8,12 +8,12 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.test import Client
+from django.test import Client, override_settings
 
 from notifications import sse
 from notifications.push import user_group
 
-from .conftest import asend
+from .conftest import asend, group_members
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,14 +87,6 @@ class Stream:
     async def close(self) -> None:
         await self.communicator.send_input({"type": "http.disconnect"})
         await self.communicator.wait(timeout=5)
-
-
-async def _group_members(group: str) -> set[str]:
-    layer = get_channel_layer()
-    if hasattr(layer, "groups"):  # InMemoryChannelLayer
-        return set(layer.groups.get(group, {}))
-    connection = layer.connection(layer.consistent_hash(group))
-    return {member.decode() for member in await connection.zrange(layer._group_key(group), 0, -1)}
 
 
 async def _open_stream_channel(user_id: Any) -> str:
@@ -224,13 +216,130 @@ async def test_disconnect_mid_stream_frees_the_stream(user, access_token):
     await stream.open()
     channel = await _open_stream_channel(user.pk)
     group = user_group(user.pk)
-    assert channel in await _group_members(group)
+    assert channel in await group_members(group)
     await asend(user_id=user.pk, kind="system.message", title="one")
     await stream.next_event()
 
     await stream.close()  # returns once the application task has finished
 
     assert channel not in sse.OPEN_STREAMS  # the generator's `finally` ran
-    assert channel not in await _group_members(group)
+    assert channel not in await group_members(group)
     leftover = [t for t in asyncio.all_tasks() if "receive" in repr(t.get_coro()) and not t.done()]
     assert leftover == []
+
+
+async def test_position_above_the_newest_seq_is_clamped(user, access_token):
+    for index in range(2):
+        await asend(user_id=user.pk, kind="system.message", title=f"n{index}")
+    stream = Stream({"Authorization": f"Bearer {access_token}", "Last-Event-ID": "999"})
+    await stream.open()
+    await _open_stream_channel(user.pk)
+    await asend(user_id=user.pk, kind="system.message", title="next")
+    assert (await stream.next_event())["id"] == "3"
+    await stream.close()
+
+
+async def test_heartbeat_rejoins_the_group_and_fills_what_was_missed(user, access_token, settings):
+    settings.NOTIFICATIONS_SSE_HEARTBEAT_SECONDS = 0.2
+    stream = Stream({"Authorization": f"Bearer {access_token}"})
+    await stream.open()
+    channel = await _open_stream_channel(user.pk)
+    group = user_group(user.pk)
+    await get_channel_layer().group_discard(group, channel)
+    await asend(user_id=user.pk, kind="system.message", title="while out of the group")
+    event = await stream.next_event()
+    assert (event["id"], event["data"]["title"]) == ("1", "while out of the group")
+    assert channel in await group_members(group)
+    await stream.close()
+
+
+async def _end_of_stream(stream: Stream) -> dict[str, Any]:
+    """The final `error` event, then the end of the body."""
+    event = await stream.next_event()
+    while event["event"] != "error":
+        event = await stream.next_event()
+    while True:
+        message = await stream.communicator.receive_output(timeout=5)
+        if not message.get("more_body", False):
+            return event
+
+
+async def test_stream_ends_when_the_access_token_expires(user, make_access_token, settings):
+    import datetime as dt
+
+    settings.JWT_ACCESS_TTL = dt.timedelta(seconds=2)
+    token = await database_sync_to_async(make_access_token)(user)
+    stream = Stream({"Authorization": f"Bearer {token}"})
+    assert (await stream.open())["status"] == 200
+    event = await _end_of_stream(stream)
+    assert event["data"]["code"] == "token_expired"
+    await stream.communicator.wait(timeout=5)
+    assert not [owner for owner in sse.OPEN_STREAMS.values() if owner == str(user.pk)]
+
+
+async def test_logout_ends_an_open_stream_at_the_next_heartbeat(user, access_token, settings):
+    from auth_app.services import auth_sessions_revoke_all
+
+    settings.NOTIFICATIONS_SSE_HEARTBEAT_SECONDS = 0.1
+    stream = Stream({"Authorization": f"Bearer {access_token}"})
+    await stream.open()
+    await _open_stream_channel(user.pk)
+    await database_sync_to_async(auth_sessions_revoke_all)(user=user, reason="logout")
+    event = await _end_of_stream(stream)
+    assert event["data"]["code"] == "credentials_revoked"
+
+
+async def test_deactivation_ends_an_open_stream(user, access_token, settings):
+    settings.NOTIFICATIONS_SSE_HEARTBEAT_SECONDS = 0.1
+    stream = Stream({"Authorization": f"Bearer {access_token}"})
+    await stream.open()
+    await _open_stream_channel(user.pk)
+    user.is_active = False
+    await database_sync_to_async(user.save)(update_fields=["is_active"])
+    assert (await _end_of_stream(stream))["data"]["code"] == "credentials_revoked"
+
+
+async def test_session_logout_ends_a_cookie_stream(user, settings):
+    settings.NOTIFICATIONS_SSE_HEARTBEAT_SECONDS = 0.1
+    client = Client()
+    await database_sync_to_async(client.force_login)(user)
+    stream = Stream({"Cookie": f"sessionid={client.cookies['sessionid'].value}"})
+    assert (await stream.open())["status"] == 200
+    await _open_stream_channel(user.pk)
+    await database_sync_to_async(client.logout)()
+    assert (await _end_of_stream(stream))["data"]["code"] == "credentials_revoked"
+
+
+async def test_api_key_revocation_ends_the_stream(user, settings):
+    from auth_app.services import api_key_create, api_key_revoke
+
+    settings.NOTIFICATIONS_SSE_HEARTBEAT_SECONDS = 0.1
+    key, raw = await database_sync_to_async(api_key_create)(user=user, name="sse")
+    stream = Stream({"X-API-Key": raw})
+    assert (await stream.open())["status"] == 200
+    await _open_stream_channel(user.pk)
+    assert (await stream.next_block()).startswith("retry: ")
+    assert await stream.next_block() == ": heartbeat"  # still valid at the first heartbeat
+    await database_sync_to_async(api_key_revoke)(user=user, key_id=key.pk)
+    assert (await _end_of_stream(stream))["data"]["code"] == "credentials_revoked"
+
+
+@pytest.fixture
+def cache_down():
+    # The denylist read fails against a real closed port (no mocks). A fixture of its own, so the
+    # real cache is back before the autouse fixture clears it.
+    closed = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    with override_settings(CACHES=closed):
+        yield
+
+
+async def test_a_cache_outage_is_503_problem_not_500(access_token, cache_down):
+    stream = Stream({"Authorization": f"Bearer {access_token}"})
+    assert (await stream.open())["status"] == 503
+    assert json.loads(await stream.body())["code"] == "service_unavailable"
