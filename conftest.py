@@ -104,3 +104,21 @@ def real_password_hashers(settings):
     """The production PASSWORD_HASHERS (Argon2id first), for tests about hashing."""
     settings.PASSWORD_HASHERS = [h for h in settings.PASSWORD_HASHERS if not h.endswith("MD5PasswordHasher")]
     return settings.PASSWORD_HASHERS
+
+
+@pytest.fixture
+async def stray_tasks_cancelled():
+    """After an async test, cancel what it left running, repeating the cancellation until it takes.
+
+    The event loop of each test closes with one cancellation per task; a channels_redis receive can
+    absorb that first cancellation, and the loop then waits for it forever. Consumers stop their own
+    receives the same way (common.channels.layer_receive); this covers what a test leaves behind.
+    """
+    import asyncio
+
+    from common.channels import cancel_until_done
+
+    yield
+    current = asyncio.current_task()
+    for task in [task for task in asyncio.all_tasks() if task is not current and not task.done()]:
+        await cancel_until_done(task)

@@ -31,6 +31,7 @@ Close codes:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -38,12 +39,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 from channels.sessions import SessionMiddlewareStack
+from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
+from common.channels import layer_receive
 from common.errors import ServiceUnavailable
 
 from .tokens import TokenInvalid, session_group
@@ -175,6 +180,26 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         """Called for each JSON object received after authentication."""
 
     # --- connection life cycle ---------------------------------------------------------------
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' dispatch loop, with a channel-layer receive that a cancellation really stops.
+
+        channels_redis can absorb the cancellation of a pending receive, and Channels then waits for
+        that receive forever when the socket closes: one leaked task per closed socket. Everything
+        else is as in `AsyncConsumer.__call__`.
+        """
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        sources = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(layer_receive, self.channel_layer, self.channel_name)
+            sources.append(self.channel_receive)
+        try:
+            await await_many_dispatch(sources, self.dispatch)
+        except StopConsumer:
+            pass
 
     async def connect(self) -> None:
         self.authenticated = False

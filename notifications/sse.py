@@ -33,6 +33,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from common.channels import cancel_until_done
 from common.errors import ApplicationError, problem_response
 
 from .push import NOTIFICATION_MESSAGE, READ_MESSAGE, user_group
@@ -212,24 +213,8 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
         except Exception:  # the group entry expires on its own (group_expiry)
             logger.warning("notifications: SSE group_discard failed for %s", channel, exc_info=True)
         if receiver is not None:
-            await cancel_receive(receiver)
+            await cancel_until_done(receiver)
         OPEN_STREAMS.pop(channel, None)
-
-
-async def cancel_receive(task: asyncio.Future[Any], attempts: int = 20) -> None:
-    """Cancel a pending `layer.receive()` and wait until it has really finished.
-
-    With channels_redis the first cancellation can be absorbed by the Redis client while it is
-    inside its blocking pop (the receive would then live on until a message came), so it is repeated.
-    """
-    for _ in range(attempts):
-        task.cancel()
-        done, _pending = await asyncio.wait({task}, timeout=0.05)
-        if done:
-            if not task.cancelled():
-                task.exception()  # retrieve it, so asyncio does not log it as never retrieved
-            return
-    logger.warning("notifications: a channel-layer receive did not stop after %d cancellations", attempts)
 
 
 @csrf_exempt  # GET only; other methods get 405, not a CSRF 403

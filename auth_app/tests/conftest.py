@@ -42,3 +42,8 @@ def tokens(login) -> dict[str, Any]:
 def rate_limits_on(settings):
     settings.AUTH_RATE_LIMIT_ENABLED = True
     return settings
+
+
+@pytest.fixture(autouse=True)
+async def _stray_tasks(stray_tasks_cancelled):
+    yield

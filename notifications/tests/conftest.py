@@ -70,3 +70,8 @@ def _short_resume_grace(settings):
 @pytest.fixture
 def tokens(make_access_token, user, other_user) -> dict[str, str]:
     return {"user": make_access_token(user), "other": make_access_token(other_user)}
+
+
+@pytest.fixture(autouse=True)
+async def _stray_tasks(stray_tasks_cancelled):
+    yield
