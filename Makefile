@@ -31,9 +31,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
-install: $(VENV)/.installed  ## create .venv and install the runtime packages
+install: $(VENV)/.installed .env  ## create .venv, install the runtime packages, write .env (a SECRET_KEY)
 
-install-dev: $(VENV)/.installed-dev  ## also install test, lint and benchmark tools
+install-dev: $(VENV)/.installed-dev .env  ## also install test, lint and benchmark tools (and write .env)
 
 .env:
 	@$(PYTHON) -c 'import secrets; print("# written by make; see .env.example for every variable"); print("SECRET_KEY=" + secrets.token_urlsafe(50))' > $@

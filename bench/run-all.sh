@@ -11,7 +11,7 @@ ONLY=${ONLY:-}
 scripts=()
 for script in "$BENCH"/*/run.sh "$BENCH"/*.sh; do
   [ -f "$script" ] || continue
-  [ "$script" = "$BENCH/run-all.sh" ] && continue
+  case "$script" in "$BENCH/run-all.sh" | "$BENCH/lib.sh") continue ;; esac  # not benchmarks
   scripts+=("$script")
 done
 

@@ -17,6 +17,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 VENV=${VENV:-$ROOT/.venv}
 PY=$VENV/bin/python
 HERE=$ROOT/bench/auth
@@ -39,16 +41,6 @@ done
 mkdir -p "$RESULTS"
 
 WORK=$(mktemp -d)
-SERVER_PID=
-stop_server() {
-  if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=
-}
 cleanup() { stop_server; rm -rf "$WORK"; }
 trap cleanup EXIT INT TERM
 

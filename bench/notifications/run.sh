@@ -10,6 +10,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 VENV=${VENV:-$ROOT/.venv}
 PY=$VENV/bin/python
 
@@ -45,16 +47,6 @@ export RATE_LIMIT_ENABLED=false
 export JWT_ACCESS_TTL_SECONDS=${JWT_ACCESS_TTL_SECONDS:-7200}   # sockets close when their token expires
 export DATABASE_URL REDIS_URL
 
-SERVER_PID=
-stop_server() {
-  if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=
-}
 trap stop_server EXIT INT TERM
 
 start_server() {  # start_server NAME; uvicorn's default `--ws auto`, as `make serve`

@@ -19,6 +19,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 VENV=${VENV:-$ROOT/.venv}
 PY=$VENV/bin/python
 
@@ -46,7 +48,6 @@ mkdir -p "$RESULTS"
 
 # --- the environment every server gets: production settings, quiet logs, no rate limit -----------
 WORK=$(mktemp -d)
-SERVER_PID=
 cleanup() {
   stop_server
   rm -rf "$WORK"
@@ -102,15 +103,6 @@ start_server() {  # start_server NAME: start pinned to SERVER_CPU and wait until
   return 1
 }
 
-stop_server() {
-  if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=
-}
 
 server_rss_mib() {  # resident memory of the server and its worker processes
   local pids
