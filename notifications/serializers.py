@@ -39,6 +39,8 @@ class NotificationKindField(serializers.ChoiceField):
 
 
 class NotificationSerializer(serializers.ModelSerializer[Notification]):
+    """The REST object; its representation is `notification_payload`, the live payload too."""
+
     user_id = serializers.UUIDField(source="recipient_id", read_only=True)
     kind = serializers.CharField(read_only=True, help_text=KIND_DESCRIPTION)
     data = JsonObjectField(read_only=True)  # type: ignore[assignment]  # the field, not Serializer.data
@@ -49,10 +51,32 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
         fields = ["id", "seq", "user_id", "kind", "title", "body", "data", "read", "read_at", "created_at"]
         read_only_fields = fields
 
+    def to_representation(self, instance: Notification) -> dict[str, Any]:
+        return notification_payload(instance)
+
+
+_TIMESTAMP = serializers.DateTimeField(read_only=True)
+
 
 def notification_payload(notification: Notification) -> dict[str, Any]:
-    """The notification as plain JSON types: the REST object, and the WebSocket/SSE payload."""
-    return dict(NotificationSerializer(notification).data)  # type: ignore[call-overload]
+    """The notification as plain JSON types: the REST object, and the WebSocket/SSE payload.
+
+    Built directly rather than field by field through the serializer, which costs about a
+    millisecond per row: every push and every replayed row goes through here. A test holds it equal
+    to the serializer's generic representation.
+    """
+    return {
+        "id": str(notification.pk),
+        "seq": notification.seq,
+        "user_id": str(notification.recipient_id),
+        "kind": notification.kind,
+        "title": notification.title,
+        "body": notification.body,
+        "data": notification.data,
+        "read": notification.read_at is not None,
+        "read_at": None if notification.read_at is None else _TIMESTAMP.to_representation(notification.read_at),
+        "created_at": _TIMESTAMP.to_representation(notification.created_at),
+    }
 
 
 class NotificationCreateSerializer(serializers.Serializer[Any]):

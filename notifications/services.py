@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from common.errors import FieldError, PermissionDenied, ValidationFailed
@@ -101,38 +100,63 @@ def _user_pk(user_id: Any) -> uuid.UUID:
     return pk
 
 
-def _allocate_seqs(user_ids: Sequence[uuid.UUID], dedupe_key: uuid.UUID | None = None) -> dict[uuid.UUID, int]:
-    """Hand out the next seq to each user. Row locks (taken in pk order) are held until commit.
+def _bump_counters(user_ids: Sequence[uuid.UUID], step: int) -> dict[uuid.UUID, int]:
+    """Add `step` to each existing user's counter (creating it at `step`); returns `{user: last_seq}`.
 
-    With a `dedupe_key`, users who already have a row with that key get no seq (and are left out of
-    the result): the check runs under the counter locks, so two runs of the same task cannot both
-    miss it, and no seq is ever handed out without its row.
+    One statement, `INSERT ... SELECT FROM users ... ON CONFLICT DO UPDATE ... RETURNING`: unknown
+    users are simply absent from the result, and each counter row stays locked until commit. The
+    SELECT takes users in pk order, so two batches lock their rows in the same order and never
+    deadlock. `step` 0 only creates and locks. (Raw SQL: the ORM cannot express `last_seq + 1` on
+    conflict, and this runs once per notification.)
     """
-    NotificationCounter.objects.bulk_create(
-        [NotificationCounter(user_id=pk, last_seq=0) for pk in user_ids], ignore_conflicts=True
-    )
-    if len(user_ids) > 1 or dedupe_key is not None:
-        # One UPDATE may lock rows in any order; lock them in pk order first so batches never deadlock.
-        locked = NotificationCounter.objects.filter(user_id__in=user_ids).select_for_update().order_by("user_id")
-        list(locked.values_list("user_id", flat=True))
-    if dedupe_key is not None:
-        done = set(
-            Notification.objects.filter(dedupe_key=dedupe_key, recipient_id__in=user_ids).values_list(
-                "recipient_id", flat=True
-            )
-        )
-        user_ids = [pk for pk in user_ids if pk not in done]
     if not user_ids:
         return {}
-    counters = NotificationCounter.objects.filter(user_id__in=user_ids)
-    counters.update(last_seq=F("last_seq") + 1)
-    return dict(counters.values_list("user_id", "last_seq"))
-
-
-def _push(notifications: Sequence[Notification]) -> None:
-    publish_on_commit(
-        [(user_group(item.recipient_id), notification_message(notification_payload(item))) for item in notifications]
+    users = get_user_model()._meta
+    counters = NotificationCounter._meta
+    quote = connection.ops.quote_name
+    counter_table = quote(counters.db_table)
+    user_pk = quote(cast(str, users.pk.column))  # a concrete field always has a column
+    # Identifiers come from model metadata, quoted; every value is a parameter.
+    sql = (
+        f"INSERT INTO {counter_table} (user_id, last_seq)"  # noqa: S608
+        f" SELECT {user_pk}, %s FROM {quote(users.db_table)}"
+        f" WHERE {user_pk} IN ({', '.join(['%s'] * len(user_ids))}) ORDER BY {user_pk}"
+        f" ON CONFLICT (user_id) DO UPDATE SET last_seq = {counter_table}.last_seq + %s"
+        " RETURNING user_id, last_seq"
     )
+    prep = users.pk.get_db_prep_value
+    params = [step, *(prep(pk, connection) for pk in user_ids), step]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {_user_pk(user): int(last) for user, last in cursor.fetchall()}
+
+
+def _allocate_seqs(user_ids: Sequence[uuid.UUID], dedupe_key: uuid.UUID | None = None) -> dict[uuid.UUID, int]:
+    """Hand out the next seq to each existing user; unknown users are left out of the result.
+
+    With a `dedupe_key`, users who already have a row with that key get no seq (and are left out
+    too): their counters are locked first and the check runs under the locks, so two runs of the
+    same task cannot both miss it, and no seq is ever handed out without its row.
+    """
+    if dedupe_key is None:
+        return _bump_counters(user_ids, 1)
+    known = list(_bump_counters(user_ids, 0))
+    done = set(
+        Notification.objects.filter(dedupe_key=dedupe_key, recipient_id__in=known).values_list(
+            "recipient_id", flat=True
+        )
+    )
+    return _bump_counters([pk for pk in known if pk not in done], 1)
+
+
+def _store(user_ids: Sequence[uuid.UUID], content: dict[str, Any], key: uuid.UUID | None) -> list[Notification]:
+    """Allocate seqs, insert the rows and queue their pushes for after commit (caller's transaction)."""
+    seqs = _allocate_seqs(user_ids, key)
+    rows = Notification.objects.bulk_create(
+        [Notification(recipient_id=pk, seq=seqs[pk], dedupe_key=key, **content) for pk in user_ids if pk in seqs]
+    )
+    publish_on_commit([(user_group(row.recipient_id), notification_message(notification_payload(row))) for row in rows])
+    return rows
 
 
 @transaction.atomic
@@ -155,14 +179,40 @@ def notification_send(
     content = _clean_content(kind=kind, title=title, body=body, data=data)
     pk = _user_pk(user_id)
     key = _dedupe_key(dedupe_key)
-    if not get_user_model().objects.filter(pk=pk).exists():
+    stored = _store([pk], content, key)
+    if stored:
+        return stored[0]
+    existing = Notification.objects.filter(recipient_id=pk, dedupe_key=key).first() if key else None
+    if existing is None:
         raise _invalid("user_id", "No user with this id exists.", "unknown_user")
-    seqs = _allocate_seqs([pk], key)
-    if pk not in seqs:
-        return Notification.objects.get(recipient_id=pk, dedupe_key=key)
-    notification = Notification.objects.create(recipient_id=pk, seq=seqs[pk], dedupe_key=key, **content)
-    _push([notification])
-    return notification
+    return existing
+
+
+@transaction.atomic
+def notification_send_many(
+    *,
+    user_ids: Iterable[Any],
+    kind: str,
+    title: str,
+    body: str = "",
+    data: dict[str, Any] | None = None,
+    dedupe_key: Any = None,
+) -> list[Notification]:
+    """The same notification to each of `user_ids`, in one transaction; returns the rows written.
+
+    For fan-out (the members of something, a burst of events): one statement allocates every seq and
+    one INSERT writes every row, so it costs a fraction of one `notification_send` per user. Each user
+    still gets their own row, seq and push. Unknown ids and repeats are skipped; with a `dedupe_key`
+    so are users who already have it. At most NOTIFICATIONS_BROADCAST_BATCH_SIZE users per call (one
+    transaction holds their counter locks); `notification_broadcast` calls it batch by batch.
+    """
+    content = _clean_content(kind=kind, title=title, body=body, data=data)
+    key = _dedupe_key(dedupe_key)
+    pks = list(dict.fromkeys(_user_pk(user_id) for user_id in user_ids))
+    limit = settings.NOTIFICATIONS_BROADCAST_BATCH_SIZE
+    if len(pks) > limit:
+        raise _invalid("user_ids", f"At most {limit} users per call; send in batches.", "too_many_recipients")
+    return _store(pks, content, key)
 
 
 def _dedupe_key(value: Any) -> uuid.UUID | None:
@@ -224,8 +274,7 @@ def notification_broadcast(
     notifications written by this run.
     """
     content = _clean_content(kind=kind, title=title, body=body, data=data)
-    key = _dedupe_key(broadcast_id)
-    size = batch_size or settings.NOTIFICATIONS_BROADCAST_BATCH_SIZE
+    size = min(batch_size or settings.NOTIFICATIONS_BROADCAST_BATCH_SIZE, settings.NOTIFICATIONS_BROADCAST_BATCH_SIZE)
     users = get_user_model().objects.filter(is_active=True).order_by("pk")
     total = 0
     last_pk: Any = None
@@ -234,13 +283,7 @@ def notification_broadcast(
         pks: list[uuid.UUID] = list(page.values_list("pk", flat=True)[:size])
         if not pks:
             return total
-        with transaction.atomic():
-            seqs = _allocate_seqs(pks, key)
-            rows = Notification.objects.bulk_create(
-                [Notification(recipient_id=pk, seq=seqs[pk], dedupe_key=key, **content) for pk in pks if pk in seqs]
-            )
-            _push(rows)
-        total += len(rows)
+        total += len(notification_send_many(user_ids=pks, dedupe_key=broadcast_id, **content))
         last_pk = pks[-1]
 
 

@@ -1,5 +1,6 @@
 """Services: sequence allocation, validation, persist-then-push, broadcast, read."""
 
+import asyncio
 import datetime as dt
 import decimal
 import threading
@@ -10,6 +11,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from common.errors import NotFound, ValidationFailed
 from notifications import selectors, services
@@ -111,6 +113,76 @@ def test_broadcast_writes_one_row_per_active_user_in_batches(
 
 
 @pytest.mark.django_db
+def _statements(queries: CaptureQueriesContext) -> list[str]:
+    """The SQL run, without transaction control (BEGIN/COMMIT, or the savepoints that a test's own
+    transaction turns `atomic` into)."""
+    control = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
+    return [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(control)]
+
+
+@pytest.mark.django_db
+def test_send_is_one_statement_for_the_seq_and_one_for_the_row(user):
+    _send(user)
+    with CaptureQueriesContext(connection) as queries:
+        assert _send(user).seq == 2
+    upsert, insert = _statements(queries)  # the upsert also checks that the user exists
+    assert "ON CONFLICT" in upsert and "INSERT" in insert
+
+
+@pytest.mark.django_db(transaction=True)
+def test_send_many_gives_each_user_a_row_a_seq_and_a_push(user, other_user):
+    layer = get_channel_layer()
+
+    def send() -> tuple[list[Notification], list[str]]:  # a worker thread, as in a Celery task
+        _send(user)
+        with CaptureQueriesContext(connection) as queries:
+            rows = services.notification_send_many(
+                user_ids=[str(user.pk), other_user.pk, user.pk, uuid.uuid4()],  # a repeat and an unknown id
+                kind="system.message",
+                title="both",
+                data={"n": 1},
+            )
+        return rows, _statements(queries)
+
+    async def scenario() -> tuple[list[Notification], list[str], dict]:  # one loop, as in a server
+        channels = {}
+        for member in (user, other_user):
+            channels[member.pk] = await layer.new_channel()
+            await layer.group_add(user_group(member.pk), channels[member.pk])
+        rows, statements = await asyncio.to_thread(send)
+        pushed = {}
+        for member, channel in channels.items():
+            message = await layer.receive(channel)
+            while message["notification"]["title"] != "both":  # the earlier single send
+                message = await layer.receive(channel)
+            pushed[member] = message["notification"]
+        return rows, statements, pushed
+
+    rows, statements, pushed = async_to_sync(scenario)()
+    assert len(statements) == 2
+    assert sorted((row.recipient_id, row.seq) for row in rows) == sorted([(user.pk, 2), (other_user.pk, 1)])
+    assert {member: payload["seq"] for member, payload in pushed.items()} == {user.pk: 2, other_user.pk: 1}
+    assert all(payload["data"] == {"n": 1} for payload in pushed.values())
+
+
+@pytest.mark.django_db
+def test_send_many_skips_users_who_have_the_key_and_caps_the_batch(user, other_user, settings):
+    key = uuid.uuid4()
+    _send(user, dedupe_key=key)
+    rows = services.notification_send_many(
+        user_ids=[user.pk, other_user.pk], kind="system.message", title="t", dedupe_key=key
+    )
+    assert [row.recipient_id for row in rows] == [other_user.pk]
+    assert Notification.objects.filter(dedupe_key=key).count() == 2
+
+    settings.NOTIFICATIONS_BROADCAST_BATCH_SIZE = 1
+    with pytest.raises(ValidationFailed) as raised:
+        services.notification_send_many(user_ids=[user.pk, other_user.pk], kind="system.message", title="t")
+    assert raised.value.errors and raised.value.errors[0]["code"] == "too_many_recipients"
+    assert Notification.objects.count() == 2
+
+
+@pytest.mark.django_db
 def test_mark_read_scoped_to_owner(user, other_user):
     theirs = _send(other_user)
     with pytest.raises(NotFound):
@@ -170,19 +242,18 @@ def test_an_unreachable_channel_layer_never_fails_the_send(user, settings, caplo
 def test_read_receipts_are_pushed(user):
     layer = get_channel_layer()
 
-    async def scenario() -> dict:
+    def send_and_read() -> Notification:  # a worker thread
+        notification = _send(user)
+        services.notification_mark_read(user=user, notification_id=notification.pk)
+        return notification
+
+    async def scenario() -> tuple[Notification, list[dict]]:  # one loop, as in a server
         channel = await layer.new_channel()
         await layer.group_add(user_group(user.pk), channel)
-        return channel
+        notification = await asyncio.to_thread(send_and_read)
+        return notification, [await layer.receive(channel), await layer.receive(channel)]
 
-    channel = async_to_sync(scenario)()
-    notification = _send(user)
-    services.notification_mark_read(user=user, notification_id=notification.pk)
-
-    async def drain() -> list[dict]:
-        return [await layer.receive(channel), await layer.receive(channel)]
-
-    first, second = async_to_sync(drain)()
+    notification, (first, second) = async_to_sync(scenario)()
     assert first["type"] == "notification.message"
     assert second == {"type": "notification.read", "ids": [str(notification.pk)], "all": False, "count": 1}
 
