@@ -34,3 +34,15 @@ async def layer_receive(layer: Any, channel: str) -> dict[str, Any]:
     except asyncio.CancelledError:
         await cancel_until_done(inner)
         raise
+
+
+async def channel_close(layer: Any, channel: str) -> None:
+    """Release a channel made with `new_channel` that no consumer owns (e.g. a one-off probe).
+
+    The layers have no `delete_channel`; the Redis pub/sub layer unsubscribes a channel when a
+    receive on it is cancelled (which is how a consumer's channel goes away), so do just that.
+    The other layers have nothing to release and ignore it.
+    """
+    receive = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0)  # let the receive start waiting, so that the cancellation reaches it
+    await cancel_until_done(receive)

@@ -28,6 +28,7 @@ from django.core.cache import caches
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from .channels import channel_close
 from .errors import problem_response
 
 logger = logging.getLogger(__name__)
@@ -93,11 +94,14 @@ async def check_channel_layer() -> CheckResult:
     layer = get_channel_layer()
     if layer is None:
         raise CheckFailed("no channel layer is configured")
-    # A plain (not process-local) name: both the in-memory and the Redis layer receive on it directly.
-    channel = f"health.{uuid.uuid4().hex}"
-    nonce = uuid.uuid4().hex
-    await layer.send(channel, {"type": "health.ping", "nonce": nonce})
-    message = await layer.receive(channel)
+    # Created first: the pub/sub layer drops messages for a channel nobody has subscribed to yet.
+    channel = await layer.new_channel()
+    try:
+        nonce = uuid.uuid4().hex
+        await layer.send(channel, {"type": "health.ping", "nonce": nonce})
+        message = await layer.receive(channel)
+    finally:
+        await channel_close(layer, channel)
     if message.get("nonce") != nonce:
         raise CheckFailed("the channel layer returned another message")
     return {}

@@ -137,19 +137,34 @@ else:
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py's default 5 s read timeout equals the layer's blocking-pop wait, so an idle
-                # receive times out and kills the consumer waiting on it; give the socket headroom.
-                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 2, "socket_timeout": 10}],
-                "prefix": "asgi",
-                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 2000),
-                "expiry": 60,
-            },
+    # Redis pub/sub (default): a group_send is one PUBLISH and each process receives pushed messages,
+    # a few times cheaper per message than the list-based layer's pops (docs/decisions.md). Both
+    # are best effort; notifications recover anything dropped from the database.
+    CHANNEL_LAYER_BACKEND = env.str("CHANNEL_LAYER_BACKEND", default="pubsub")
+    if CHANNEL_LAYER_BACKEND not in ("pubsub", "lists"):
+        raise ImproperlyConfigured("CHANNEL_LAYER_BACKEND must be `pubsub` or `lists`.")
+    # redis-py's default 5 s read timeout equals the list layer's blocking-pop wait, so an idle
+    # receive would time out and kill the consumer waiting on it; give the socket headroom.
+    _layer_host = {"address": REDIS_URL, "socket_connect_timeout": 2, "socket_timeout": 10}
+    if CHANNEL_LAYER_BACKEND == "pubsub":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [_layer_host], "prefix": "asgi"},
+            }
         }
-    }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": [_layer_host],
+                    "prefix": "asgi",
+                    "capacity": env_int("CHANNEL_LAYER_CAPACITY", 2000),
+                    "expiry": 60,
+                },
+            }
+        }
 
 # Celery: without a broker the tasks run in the calling process (eager), so jobs still complete.
 CELERY_BROKER_URL = REDIS_URL or "memory://"

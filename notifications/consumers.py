@@ -23,9 +23,10 @@ live messages have flowed) replays only what this socket has not sent, i.e. `(af
 rows then arrive after newer ones, so such a client orders by seq. While a replay runs, live
 messages wait in the channel and are deduplicated afterwards.
 
-Each ping re-joins the user's group (membership expires after the layer's `group_expiry`, and a
-Redis restart forgets it) and sends whatever the database holds above the last seq sent, so neither
-a lost membership nor a dropped last push leaves a gap for longer than one ping interval.
+Each ping re-joins the user's group (the list-based Redis layer expires membership after its
+`group_expiry` and a Redis restart forgets it; for the pub/sub layer it is a no-op) and sends
+whatever the database holds above the last seq sent, so neither a lost membership nor a dropped last
+push (e.g. published while the layer was reconnecting) leaves a gap for longer than one ping interval.
 
 Backpressure: outgoing messages go through a queue bounded by NOTIFICATIONS_WS_MAX_PENDING entries
 and NOTIFICATIONS_WS_MAX_PENDING_BYTES bytes, drained by one writer task. A message waits up to

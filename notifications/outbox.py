@@ -51,10 +51,11 @@ class Outbox:
         """Queue, waiting up to `timeout` seconds for room; False when none came."""
         text = _encode(message)
         async with self._changed:
-            try:
-                await asyncio.wait_for(self._changed.wait_for(lambda: self._fits(len(text))), timeout=timeout)
-            except TimeoutError:
-                return False
+            if not self._fits(len(text)):  # the usual case has room: no timer, no task
+                try:
+                    await asyncio.wait_for(self._changed.wait_for(lambda: self._fits(len(text))), timeout=timeout)
+                except TimeoutError:
+                    return False
             self._append(message, text)
             self._changed.notify_all()
         return True

@@ -33,7 +33,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from common.channels import cancel_until_done
+from common.channels import cancel_until_done, channel_close
 from common.errors import ApplicationError, problem_response
 
 from .push import NOTIFICATION_MESSAGE, READ_MESSAGE, user_group
@@ -214,6 +214,7 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
             logger.warning("notifications: SSE group_discard failed for %s", channel, exc_info=True)
         if receiver is not None:
             await cancel_until_done(receiver)
+        await channel_close(layer, channel)  # a finished receive left the pub/sub subscription open
         OPEN_STREAMS.pop(channel, None)
 
 

@@ -108,8 +108,16 @@ def test_services_mode_from_urls():
     )
     assert loaded["db_engine"] == "django.db.backends.postgresql"
     assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
-    assert loaded["channel_layer"] == "channels_redis.core.RedisChannelLayer"
+    assert loaded["channel_layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert loaded["eager"] is False and loaded["broker"] == "redis://cache.invalid:6379/0"
+
+
+def test_the_list_based_channel_layer_can_be_chosen_and_a_typo_stops_start_up():
+    urls = {"SECRET_KEY": KEY, "DATABASE_URL": "postgres://u@db.invalid/x", "REDIS_URL": "redis://cache.invalid/0"}
+    assert started(**urls, CHANNEL_LAYER_BACKEND="lists")["channel_layer"] == "channels_redis.core.RedisChannelLayer"
+    result = start(**urls, CHANNEL_LAYER_BACKEND="kafka")
+    assert result.returncode != 0
+    assert "CHANNEL_LAYER_BACKEND" in result.stderr
 
 
 def test_missing_secret_key_stops_start_up_unless_debug():

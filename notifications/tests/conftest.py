@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
@@ -47,13 +48,27 @@ asend = database_sync_to_async(services.notification_send)
 
 async def group_members(group: str) -> set[str]:
     """The channels in a channel-layer group, read from the layer itself."""
-    from channels.layers import get_channel_layer
+    from channels_redis.pubsub import RedisPubSubChannelLayer
 
     layer: Any = get_channel_layer()
+    if isinstance(layer, RedisPubSubChannelLayer):  # membership is kept per process (and loop)
+        loop_layer = layer._get_layer()
+        return set(loop_layer.groups.get(loop_layer._get_group_channel_name(group), set()))
     if hasattr(layer, "groups"):  # InMemoryChannelLayer
         return set(layer.groups.get(group, {}))
     connection = layer.connection(layer.consistent_hash(group))
     return {member.decode() for member in await connection.zrange(layer._group_key(group), 0, -1)}
+
+
+async def layer_holds_channel(channel: str) -> bool:
+    """Whether this process's channel layer still keeps a queue (and, for pub/sub, a subscription)
+    for `channel`. The list-based Redis layer keeps nothing per channel in the process: False."""
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    layer: Any = get_channel_layer()
+    if isinstance(layer, RedisPubSubChannelLayer):
+        return channel in layer._get_layer().channels
+    return channel in getattr(layer, "channels", {})
 
 
 def services_mode() -> bool:

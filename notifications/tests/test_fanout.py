@@ -59,29 +59,32 @@ async def test_notification_sent_by_another_process_reaches_the_socket(user, tok
 def test_sync_publishing_outside_an_event_loop_survives_repeated_calls(user, caplog):
     """What a Celery worker does: each task publishes with async_to_sync on a fresh loop."""
     layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(user_group(user.pk), channel)
-    with caplog.at_level("WARNING", logger="notifications.push"):
+
+    def send_three() -> None:  # a worker thread with no event loop, like a Celery task
         for index in range(3):
             notification_send_task.apply(
                 kwargs={"user_id": str(user.pk), "kind": "system.message", "title": f"t{index}"}
             )
+
+    async def server_side() -> list[int]:  # one loop, as in a server process
+        channel = await layer.new_channel()
+        await layer.group_add(user_group(user.pk), channel)
+        await asyncio.to_thread(send_three)
+        seqs = [(await layer.receive(channel))["notification"]["seq"] for _ in range(3)]
+        await layer.group_discard(user_group(user.pk), channel)
+        return seqs
+
+    with caplog.at_level("WARNING", logger="notifications.push"):
+        assert async_to_sync(server_side)() == [1, 2, 3]
     assert not [r for r in caplog.records if r.name == "notifications.push"], caplog.text
-
-    async def receive_three() -> list[int]:
-        return [(await layer.receive(channel))["notification"]["seq"] for _ in range(3)]
-
-    # One loop for the receiving side (a server process); the sends above each ran on their own.
-    assert async_to_sync(receive_three)() == [1, 2, 3]
-    async_to_sync(layer.group_discard)(user_group(user.pk), channel)
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_an_idle_socket_survives_the_layers_blocking_pops(user, tokens):
+async def test_an_idle_socket_outlives_the_layers_socket_timeout(user, tokens):
     if not services_mode():
-        pytest.skip("the in-memory layer has no blocking pop")
+        pytest.skip("the in-memory layer has no Redis connection to go idle")
     communicator, _ = await ws_ready(tokens["user"])
-    await asyncio.sleep(11)  # the behaviour under test is idleness: two of the layer's 5 s pops
+    await asyncio.sleep(11)  # the behaviour under test is idleness past the layer's 10 s socket timeout
     await asyncio.to_thread(
         notification_send_task.apply,
         kwargs={"user_id": str(user.pk), "kind": "system.message", "title": "after idling"},

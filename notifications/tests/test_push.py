@@ -8,6 +8,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.contrib.auth import get_user_model
 from model_bakery import baker
 
@@ -40,7 +41,8 @@ async def test_broadcast_to_150_users_reaches_every_channel(settings):
         assert message["notification"]["user_id"] == str(pk)
 
 
-async def test_a_publish_to_an_unresponsive_redis_gives_up_and_only_logs(settings, caplog):
+@pytest.mark.parametrize("layer_class", [RedisPubSubChannelLayer, RedisChannelLayer])
+async def test_a_publish_to_an_unresponsive_redis_gives_up_and_only_logs(settings, caplog, layer_class):
     """A Redis that accepts the connection and never answers: each send stops at the deadline."""
     settings.NOTIFICATIONS_PUSH_TIMEOUT_SECONDS = 0.2
     connections: list[asyncio.StreamWriter] = []
@@ -50,7 +52,7 @@ async def test_a_publish_to_an_unresponsive_redis_gives_up_and_only_logs(setting
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    layer = RedisChannelLayer(hosts=[{"address": f"redis://127.0.0.1:{port}", "socket_timeout": 60}])
+    layer = layer_class(hosts=[{"address": f"redis://127.0.0.1:{port}", "socket_timeout": 60}])
     batch = [(user_group(index), notification_message({"seq": index})) for index in range(3)]
     try:
         with caplog.at_level(logging.WARNING, logger="notifications.push"):
@@ -61,4 +63,4 @@ async def test_a_publish_to_an_unresponsive_redis_gives_up_and_only_logs(setting
             writer.close()
         server.close()
         await server.wait_closed()
-        await layer.close_pools()
+        await (layer.close_pools() if isinstance(layer, RedisChannelLayer) else layer.flush())

@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 from notifications import sse
 from notifications.push import user_group
 
-from .conftest import asend, group_members
+from .conftest import asend, group_members, layer_holds_channel
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -224,6 +224,7 @@ async def test_disconnect_mid_stream_frees_the_stream(user, access_token):
 
     assert channel not in sse.OPEN_STREAMS  # the generator's `finally` ran
     assert channel not in await group_members(group)
+    assert not await layer_holds_channel(channel)  # no queue or subscription left behind
     leftover = [t for t in asyncio.all_tasks() if "receive" in repr(t.get_coro()) and not t.done()]
     assert leftover == []
 
