@@ -266,7 +266,7 @@ NOTIFICATIONS_SSE_RETRY_MS = env_int("NOTIFICATIONS_SSE_RETRY_MS", 3000)
 NOTIFICATIONS_PUSH_CONCURRENCY = env_int("NOTIFICATIONS_PUSH_CONCURRENCY", 32)
 NOTIFICATIONS_PUSH_TIMEOUT_SECONDS = env_seconds("NOTIFICATIONS_PUSH_TIMEOUT_SECONDS", 2.0)
 # WebSocket: besides the entry count, a byte budget for the outgoing queue (0 = no byte limit), and
-# how long a close may take before the socket is given up.
+# how long the consumer waits for a 4008 close to be written (the close stays queued after that).
 NOTIFICATIONS_WS_MAX_PENDING_BYTES = env_int("NOTIFICATIONS_WS_MAX_PENDING_BYTES", 1024 * 1024)
 NOTIFICATIONS_WS_CLOSE_TIMEOUT_SECONDS = env_seconds("NOTIFICATIONS_WS_CLOSE_TIMEOUT_SECONDS", 5.0)
 # WebSocket: after `ready`, live delivery waits this long for the client's `resume` (or any first

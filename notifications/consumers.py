@@ -74,6 +74,7 @@ class NotificationConsumer(AuthenticatedJsonWebsocketConsumer):
     _writer: asyncio.Task[None] | None = None
     _pinger: asyncio.Task[None] | None = None
     _releaser: asyncio.Task[None] | None = None
+    _closer: asyncio.Task[None] | None = None  # the 4008 close, which may wait for the client to read
     _group: str | None = None
 
     # --- life cycle -------------------------------------------------------------------------------
@@ -257,16 +258,22 @@ class NotificationConsumer(AuthenticatedJsonWebsocketConsumer):
             self.outbox.pending_bytes,
         )
         await self._stop_tasks()
+        if self._closer is not None:
+            return
+        # The server writes the close frame after what the client has not read yet. Stop waiting for it
+        # after the timeout, but do not cancel it: cancelled, the frame was never written and a client
+        # that read again later kept an open socket that nothing was ever sent on again.
+        self._closer = asyncio.create_task(self.close_with(CLOSE_SLOW_CONSUMER))
         try:
             await asyncio.wait_for(
-                self.close_with(CLOSE_SLOW_CONSUMER), timeout=float(settings.NOTIFICATIONS_WS_CLOSE_TIMEOUT_SECONDS)
+                asyncio.shield(self._closer), timeout=float(settings.NOTIFICATIONS_WS_CLOSE_TIMEOUT_SECONDS)
             )
         except TimeoutError:
-            logger.warning("notifications: closing %s timed out", self.channel_name)
+            logger.warning("notifications: closing %s timed out; the close waits for the client", self.channel_name)
 
     async def _stop_tasks(self) -> None:
         current = asyncio.current_task()
-        owned = (self._writer, self._pinger, self._releaser)
+        owned = (self._writer, self._pinger, self._releaser, self._closer)
         tasks = [task for task in owned if task is not None and task is not current]
         for task in tasks:
             task.cancel()
