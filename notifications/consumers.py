@@ -7,7 +7,8 @@ server -> client
     {"type": "notification", "notification": {...}}   one notification (the REST object, with `seq`)
     {"type": "resumed", "last_seq": N}           the replay asked for with `resume` is complete
     {"type": "read", "ids": [...], "all": bool, "count": n}   read receipts from any tab or the API
-    {"type": "ping", "last_seq": N}              every NOTIFICATIONS_WS_PING_SECONDS; N = newest seq sent
+    {"type": "ping", "last_seq": N}              every NOTIFICATIONS_WS_PING_SECONDS (the first one after
+                                                 0.5-1.5 of that, to spread sockets that connected together)
     {"type": "pong"}                             answer to a client `ping`
     {"type": "error", "code": "...", "detail": "..."}   a message was refused; the socket stays open
 client -> server
@@ -26,7 +27,8 @@ messages wait in the channel and are deduplicated afterwards.
 Each ping re-joins the user's group (the list-based Redis layer expires membership after its
 `group_expiry` and a Redis restart forgets it; for the pub/sub layer it is a no-op) and sends
 whatever the database holds above the last seq sent, so neither a lost membership nor a dropped last
-push (e.g. published while the layer was reconnecting) leaves a gap for longer than one ping interval.
+push (e.g. published while the layer was reconnecting) leaves a gap for longer than one ping interval
+(one and a half for the first ping).
 
 Backpressure: outgoing messages go through a queue bounded by NOTIFICATIONS_WS_MAX_PENDING entries
 and NOTIFICATIONS_WS_MAX_PENDING_BYTES bytes, drained by one writer task. A message waits up to
@@ -39,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -228,8 +231,12 @@ class NotificationConsumer(AuthenticatedJsonWebsocketConsumer):
 
     async def _ping_loop(self) -> None:
         interval = float(settings.NOTIFICATIONS_WS_PING_SECONDS)
+        # The first ping comes after 0.5-1.5 intervals: sockets that connected together (a server
+        # restart, a deploy) would otherwise all ping, re-join and query the database in the same instant.
+        delay = interval * random.uniform(0.5, 1.5)  # noqa: S311 - spreading load, not a secret
         while not self._closing:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(delay)
+            delay = interval
             try:
                 async with self._lock:
                     await self._tick()
