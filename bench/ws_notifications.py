@@ -9,12 +9,13 @@
 `run` (1) creates the users wsbench-<i>@example.com and mints one access token each through
 `auth_app.services.auth_session_start` (Django is set up in this process, so it needs the server's
 DATABASE_URL), (2) reads the server's VmRSS, (3) opens the sockets with the `bearer` subprotocol and
-waits for every `ready`, (4) reads VmRSS again, (5) starts `publish` in a separate process, which calls
-`notifications.services.notification_send` for each of the first --publish-users users --rate times a
-second on a fixed schedule with `data.sent_at` = the tick's scheduled time (no coordinated omission),
-and (6) records `time.time() - sent_at` for every notification received, and per socket the
-duplicate seqs and the seqs missing between its first and last. It prints one JSON report (also
-written to --report), with the publish rate requested and achieved.
+waits for every `ready`, (4) reads VmRSS again, (5) starts `publish` in a separate process, which sends
+each of the first --publish-users users --rate notifications a second, users evenly phased, through
+`notification_send_many` per --publish-window (`--publish-mode batch`) or `notification_send` per message
+(`single`), with `data.sent_at` = the scheduled time (no coordinated omission), and (6) records
+`time.time() - sent_at` for every notification received, and per socket the duplicate seqs and the
+seqs missing between its first and last. It prints one JSON report (also written to --report), with
+the publish rate requested and achieved and the server's and client's CPU use.
 
 `bench/notifications/run.sh` starts the server, pins server and client to separate CPUs and raises
 the file-descriptor limit; docs/benchmarks/notifications.md has the method.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -65,11 +67,56 @@ def rss_kib(pid: int | None) -> int | None:
     return None
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process so far, from /proc/<pid>/stat."""
+    if not pid:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+class GcPauses:
+    """A gc callback: how many collections ran and the longest pause, in this process."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.longest = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        self.count += 1
+        self.longest = max(self.longest, time.perf_counter() - self._started)
+
+    def report(self) -> dict[str, float]:
+        return {"collections": self.count, "longest_pause_ms": round(self.longest * 1000, 1)}
+
+
+def worst_seconds(arrivals: list[float], ms: list[float], count: int = 5) -> list[dict[str, float | int | None]]:
+    """The `count` seconds of the run (by receive time) with the highest p99: where the tail comes from."""
+    if not arrivals:
+        return []
+    start = min(arrivals)
+    buckets: dict[int, list[float]] = {}
+    for at, value in zip(arrivals, ms, strict=True):
+        buckets.setdefault(int(at - start), []).append(value)
+    rows = [
+        {"second": second, "at": round(start + second, 1), "received": len(values), "p99": percentile(values, 99)}
+        for second, values in buckets.items()
+    ]
+    return sorted(rows, key=lambda row: row["p99"] or 0, reverse=True)[:count]
 
 
 # --- setup: users and tokens ------------------------------------------------------------------------
@@ -99,69 +146,105 @@ def make_tokens(count: int) -> list[dict[str, str]]:
 # --- publisher (a separate process) -----------------------------------------------------------------
 
 
-def publish(args: argparse.Namespace) -> None:
-    """Call notification_send for each user `rate` times a second, on a fixed schedule.
+def schedule(user_ids: list[str], rate: float, duration: float) -> list[tuple[float, str]]:
+    """`(offset, user)` for every message: each user `rate` times a second, users evenly phased.
 
-    Each tick's sends are started at the tick's scheduled time whether or not the previous tick has
-    finished (no coordinated omission), and `data.sent_at` is that scheduled time, so a publisher
-    that falls behind shows up as latency instead of silently sending less. The publish rate actually
-    achieved is reported beside the requested one.
+    User i of N sends at i/N of the interval and every interval after that, as independent users
+    would; the whole population together makes a steady N x rate messages per second.
+    """
+    interval = 1.0 / rate
+    ticks = max(1, round(duration * rate))
+    count = len(user_ids)
+    return sorted(
+        (tick * interval + index * interval / count, user_id)
+        for tick in range(ticks)
+        for index, user_id in enumerate(user_ids)
+    )
+
+
+def publish(args: argparse.Namespace) -> None:
+    """Send every scheduled message at its time, through the notifications service.
+
+    `--mode single`: one `notification_send` per message (a transaction each), in `--concurrency`
+    threads. `--mode batch`: every `--window` seconds, one `notification_send_many` for the users due
+    in that window (one transaction per window). Every message is started at its scheduled time
+    whether or not earlier ones have finished (no coordinated omission), and `data.sent_at` is the
+    scheduled time (in batch mode the earliest one of the window, which over-states latency by up to
+    one window), so a publisher that falls behind shows up as latency. The rate actually achieved
+    is reported beside the requested one.
     """
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})  # explicit: the publisher shares the client's CPU
     django_setup()
     from asgiref.sync import sync_to_async
 
-    from notifications.services import notification_send
+    from notifications.services import notification_send, notification_send_many
 
     user_ids: list[str] = json.loads(Path(args.users_file).read_text())
+    plan = schedule(user_ids, args.rate, args.duration)
 
-    def send(user_id: str, sent_at: float) -> None:
-        notification_send(user_id=user_id, kind="system.message", title="bench", data={"sent_at": sent_at})
+    def send(users: list[str], sent_at: float) -> int:
+        data = {"sent_at": sent_at}
+        if args.mode == "single":
+            notification_send(user_id=users[0], kind="system.message", title="bench", data=data)
+            return 1
+        return len(notification_send_many(user_ids=users, kind="system.message", title="bench", data=data))
 
     async def main() -> None:
         # Publishing from a running loop reuses its channel-layer connections (async_to_sync inside the
         # thread hops back onto this loop) instead of opening a loop and a connection per message.
         threads = asyncio.Semaphore(args.concurrency)
         asend = sync_to_async(send, thread_sensitive=False)
-        errors = 0
+        published = errors = in_flight = max_in_flight = 0
 
-        async def one(user_id: str, sent_at: float) -> None:
-            nonlocal errors
-            async with threads:
-                try:
-                    await asend(user_id, sent_at)
-                except Exception:  # noqa: BLE001 - counted and reported
-                    errors += 1
+        async def one(users: list[str], sent_at: float) -> None:
+            nonlocal published, errors, in_flight
+            in_flight += len(users)
+            try:
+                async with threads:
+                    sent = await asend(users, sent_at)
+                published += sent
+            except Exception:  # noqa: BLE001 - counted and reported
+                errors += len(users)
+            finally:
+                in_flight -= len(users)
 
-        interval = 1.0 / args.rate
-        ticks = max(1, round(args.duration * args.rate))
-        start_wall = time.time() + 0.1
-        start_mono = time.monotonic() + 0.1
+        start_wall = time.time() + 0.2
+        start_mono = time.monotonic() + 0.2
         pending: list[asyncio.Task[None]] = []
-        late = 0
-        for tick in range(ticks):
-            delay = start_mono + tick * interval - time.monotonic()
+        position = 0
+        while position < len(plan):
+            window_end = plan[position][0] + args.window
+            due = []
+            while position < len(plan) and plan[position][0] < window_end:
+                due.append(plan[position])
+                position += 1
+            delay = start_mono + due[0][0] - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            elif pending and not all(task.done() for task in pending[-len(user_ids) :]):
-                late += 1  # the previous tick's sends were still running at this tick's time
-            scheduled = start_wall + tick * interval
-            pending.extend(asyncio.create_task(one(user_id, scheduled)) for user_id in user_ids)
+            max_in_flight = max(max_in_flight, in_flight)
+            if args.mode == "single":
+                pending.extend(asyncio.create_task(one([user], start_wall + offset)) for offset, user in due)
+            else:
+                pending.append(asyncio.create_task(one([user for _, user in due], start_wall + due[0][0])))
+            pending = [task for task in pending if not task.done()]
         await asyncio.gather(*pending)
         elapsed = time.monotonic() - start_mono
-        published = len(pending) - errors
+        window = max(1.0 / args.rate * round(args.duration * args.rate), 1e-9)
         print(
             json.dumps(
                 {
+                    "mode": args.mode,
+                    "window_ms": round(args.window * 1000, 1),
                     "published": published,
                     "errors": errors,
                     "requested_per_second": round(len(user_ids) * args.rate, 1),
-                    # Over the schedule's window (ticks x interval), or longer when the sends overran it.
-                    "achieved_per_second": round(published / max(elapsed, ticks * interval), 1),
+                    # Over the schedule's length, or longer when the sends overran it.
+                    "achieved_per_second": round(published / max(elapsed, window), 1),
                     "seconds": round(elapsed, 2),
-                    "late_ticks": late,
+                    "max_in_flight": max_in_flight,
                     "cpu": args.cpu,
+                    "cpu_seconds": round(time.process_time(), 2),
                 }
             ),
             flush=True,
@@ -178,12 +261,12 @@ async def listen(args: argparse.Namespace, tokens: list[dict[str, str]]) -> dict
     from websockets.exceptions import ConnectionClosed
 
     latencies: list[float] = []
+    arrivals: list[float] = []  # receive times, parallel to `latencies`
     closes: dict[str, int] = {}
     duplicates = 0
     gaps = 0  # seqs missing between the first and the last one each socket received
     sockets_with_gaps = 0
     ready = 0
-    stop = asyncio.Event()
     opened = asyncio.Semaphore(args.connect_concurrency)
     all_ready = asyncio.Event()
 
@@ -208,11 +291,7 @@ async def listen(args: argparse.Namespace, tokens: list[dict[str, str]]) -> dict
             if ready == len(tokens):
                 all_ready.set()
             async with socket:
-                while not stop.is_set():
-                    try:
-                        raw = await asyncio.wait_for(socket.recv(), timeout=1.0)
-                    except TimeoutError:
-                        continue
+                async for raw in socket:  # until the run ends and cancels this task
                     message = json.loads(raw)
                     if message["type"] == "notification":
                         received_at = time.time()
@@ -224,6 +303,7 @@ async def listen(args: argparse.Namespace, tokens: list[dict[str, str]]) -> dict
                         sent_at = message["notification"]["data"].get("sent_at")
                         if sent_at:
                             latencies.append(received_at - float(sent_at))
+                            arrivals.append(received_at)
         except ConnectionClosed as closed:
             code = str(closed.rcvd.code if closed.rcvd else "no-close-frame")
             closes[code] = closes.get(code, 0) + 1
@@ -256,6 +336,14 @@ async def listen(args: argparse.Namespace, tokens: list[dict[str, str]]) -> dict
         pass
     connect_seconds = time.monotonic() - started
     rss_connected = rss_kib(args.server_pid)
+    # The client is the measuring instrument: its own collector pauses would show up as latency.
+    # Freeze what exists (the sockets) and record the pauses that remain, so the report tells them apart.
+    gc.collect()
+    gc.freeze()
+    client_gc = GcPauses()
+    gc.callbacks.append(client_gc)
+    server_cpu_start, client_cpu_start = cpu_seconds(args.server_pid), time.process_time()
+    load_started = time.monotonic()
 
     publisher = None
     if args.publish_users:
@@ -274,6 +362,10 @@ async def listen(args: argparse.Namespace, tokens: list[dict[str, str]]) -> dict
                 str(args.duration),
                 "--concurrency",
                 str(args.publish_concurrency),
+                "--mode",
+                args.publish_mode,
+                "--window",
+                str(args.publish_window),
                 *(["--cpu", str(args.publisher_cpu)] if args.publisher_cpu is not None else []),
             ],
             stdout=subprocess.PIPE,
@@ -285,8 +377,14 @@ async def listen(args: argparse.Namespace, tokens: list[dict[str, str]]) -> dict
         publisher_out = ""
         await asyncio.sleep(args.duration)
     rss_end = rss_kib(args.server_pid)
+    load_seconds = time.monotonic() - load_started
+    server_cpu_end = cpu_seconds(args.server_pid)
+    server_cpu = None
+    if server_cpu_start is not None and server_cpu_end is not None:
+        server_cpu = round((server_cpu_end - server_cpu_start) / load_seconds * 100, 1)
     held = sum(1 for task in tasks if not task.done())
-    stop.set()
+    for task in tasks:
+        task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
 
     per_connection = None
@@ -301,6 +399,11 @@ async def listen(args: argparse.Namespace, tokens: list[dict[str, str]]) -> dict
         "closes_or_errors": closes,
         "server_rss_kib": {"before": rss_before, "connected": rss_connected, "end": rss_end},
         "server_kib_per_connection": per_connection,
+        # Share of one core used while publishing (or idling), in percent.
+        "cpu_percent": {
+            "server": server_cpu,
+            "client": round((time.process_time() - client_cpu_start) / load_seconds * 100, 1),
+        },
         "publish_users": args.publish_users,
         "rate_per_user": args.rate,
         "publisher": json.loads(publisher_out.strip().splitlines()[-1]) if publisher_out.strip() else None,
@@ -315,6 +418,8 @@ async def listen(args: argparse.Namespace, tokens: list[dict[str, str]]) -> dict
             "max": max(ms) if ms else None,
             "mean": statistics.fmean(ms) if ms else None,
         },
+        "worst_seconds": worst_seconds(arrivals, ms),
+        "client_gc": client_gc.report(),
         "fd_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
     }
 
@@ -345,6 +450,13 @@ def main() -> None:
     run_parser.add_argument("--connect-timeout", type=float, default=120.0)
     run_parser.add_argument("--publish-concurrency", type=int, default=8, help="publisher threads")
     run_parser.add_argument(
+        "--publish-mode",
+        choices=["single", "batch"],
+        default="batch",
+        help="notification_send per message, or notification_send_many per window",
+    )
+    run_parser.add_argument("--publish-window", type=float, default=0.01, help="seconds of schedule per batch")
+    run_parser.add_argument(
         "--publisher-cpu", type=int, default=None, help="pin the publisher process to this CPU (sched_setaffinity)"
     )
     run_parser.add_argument("--report", default=str(ROOT / "bench/results/ws_notifications.json"))
@@ -355,6 +467,8 @@ def main() -> None:
     publish_parser.add_argument("--duration", type=float, default=10.0)
     publish_parser.add_argument("--concurrency", type=int, default=8)
     publish_parser.add_argument("--cpu", type=int, default=None)
+    publish_parser.add_argument("--mode", choices=["single", "batch"], default="batch")
+    publish_parser.add_argument("--window", type=float, default=0.01)
 
     args = parser.parse_args()
     if args.command == "publish":

@@ -28,6 +28,8 @@ LOAD_SOCKETS=${LOAD_SOCKETS:-1000}
 RATE=${RATE:-1}
 DURATION=${DURATION:-60}
 PUBLISH_CONCURRENCY=${PUBLISH_CONCURRENCY:-8}
+PUBLISH_MODE=${PUBLISH_MODE:-batch}        # batch: notification_send_many per PUBLISH_WINDOW; single: notification_send each
+PUBLISH_WINDOW=${PUBLISH_WINDOW:-0.01}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PORT=${BENCH_PORT:-8767}
@@ -79,8 +81,9 @@ r = json.load(open(sys.argv[1]))
 lat = r["latency_ms"]
 fmt = lambda v: "-" if v is None else f"{v:.1f}"
 print(f"   ready {r['sockets_ready']}/{r['sockets_requested']}  held {r['sockets_held_at_end']}  "
-      f"RSS {r['server_rss_kib']}  KiB/socket {r['server_kib_per_connection']}  received {r['received']}  "
+      f"RSS {r['server_rss_kib']}  cpu% {r['cpu_percent']}  KiB/socket {r['server_kib_per_connection']}  received {r['received']}  "
       f"p50 {fmt(lat['p50'])} ms  p99 {fmt(lat['p99'])} ms  closes {r['closes_or_errors']}")
+print(f"   worst seconds {r.get('worst_seconds')}  client gc {r.get('client_gc')}")
 print(f"   duplicates {r['duplicates']}  gaps {r['gaps']} (on {r['sockets_with_gaps']} sockets)  "
       f"publisher {r['publisher']}")
 PYEOF
@@ -89,11 +92,13 @@ PYEOF
 echo "== setup: migrate"
 "$PY" manage.py migrate --noinput -v0
 
-echo "== idle: $IDLE_SOCKETS sockets for ${IDLE_SECONDS}s (server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU)"
-bench idle --sockets "$IDLE_SOCKETS" --publish-users 0 --duration "$IDLE_SECONDS"
+if [ "$IDLE_SOCKETS" -gt 0 ]; then  # IDLE_SOCKETS=0 skips the idle scenario
+  echo "== idle: $IDLE_SOCKETS sockets for ${IDLE_SECONDS}s (server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU)"
+  bench idle --sockets "$IDLE_SOCKETS" --publish-users 0 --duration "$IDLE_SECONDS"
+fi
 
-echo "== load: $LOAD_SOCKETS sockets, $RATE msg/s to each for ${DURATION}s (publisher pinned to CPU $CLIENT_CPU)"
+echo "== load: $LOAD_SOCKETS sockets, $RATE msg/s to each for ${DURATION}s, $PUBLISH_MODE publisher on CPU $CLIENT_CPU"
 bench load --sockets "$LOAD_SOCKETS" --publish-users "$LOAD_SOCKETS" --rate "$RATE" --duration "$DURATION" \
-  --publish-concurrency "$PUBLISH_CONCURRENCY"
+  --publish-concurrency "$PUBLISH_CONCURRENCY" --publish-mode "$PUBLISH_MODE" --publish-window "$PUBLISH_WINDOW"
 
 echo "kept in $RESULTS"
