@@ -15,9 +15,11 @@ Contracts (stable names):
   when the client offered it (browsers drop the socket otherwise); an anonymous connection is
   accepted and must send `{"type": "auth", "token": "<access>"}` within WS_AUTH_TIMEOUT_SECONDS
   (default 5). The socket is closed when the token expires (a later `auth` message with a fresh
-  token of the same user extends it). Logout (the session denylist) is checked at connect/auth time,
-  and a socket authenticated by a token joins its session's group `auth.session.<sid>`: revoking
-  the session (logout, logout-all, password change, ...) closes it at once with 4401. Override
+  token of the same user extends it). Logout (the session denylist) is checked at connect/auth time
+  and again every WS_AUTH_RECHECK_SECONDS (default 30; a lost revocation push, a logged-out cookie
+  session or a deactivated user closes it with 4401 then), and a socket authenticated by a token
+  joins its session's group `auth.session.<sid>`: revoking the session (logout, logout-all,
+  password change, ...) closes it at once with 4401. Override
   `disconnect(code)` to leave your own groups, as usual in Channels (the session group is left by
   the base class, whether or not the override calls super).
 
@@ -38,6 +40,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -48,7 +51,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
-from common.channels import layer_receive
+from common.channels import channel_release, layer_receive, spread_ticks
 from common.errors import ServiceUnavailable
 
 from .tokens import TokenInvalid, session_group
@@ -113,6 +116,28 @@ def _session_user(scope: dict[str, Any]) -> Any:
     return user
 
 
+async def _credential_still_valid(scope: dict[str, Any]) -> bool:
+    """Whether the socket's credential still holds: its token's session is not revoked, or its
+    Django session still names the same active user. An unreachable cache raises ServiceUnavailable."""
+    auth: WsAuth = scope.get("ws_auth") or WsAuth()
+    user = scope.get("user")
+    if auth.method == "bearer" and auth.sid is not None:
+        from .tokens import session_is_denied
+
+        return not await sync_to_async(session_is_denied, thread_sensitive=False)(auth.sid)
+    if auth.method == "session" and user is not None:
+        from importlib import import_module
+
+        session = scope.get("session")
+        key = getattr(session, "session_key", None)
+        if not key:
+            return False
+        fresh = import_module(settings.SESSION_ENGINE).SessionStore(key)  # not the copy loaded at connect
+        current = await _session_user({"session": fresh})
+        return bool(current.is_authenticated and current.pk == user.pk)
+    return True
+
+
 def _constant_time_equal(a: str, b: str) -> bool:
     from django.utils.crypto import constant_time_compare
 
@@ -172,6 +197,7 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
 
     authenticated: bool = False
     _session_group: str | None = None
+    _rechecker: asyncio.Task[None] | None = None
 
     async def on_authenticated(self) -> None:
         """Called once the socket has a user; subclasses join their groups here."""
@@ -200,6 +226,9 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
             await await_many_dispatch(sources, self.dispatch)
         except StopConsumer:
             pass
+        finally:  # the layer's receive may already hold a message, which would keep its queue
+            if self.channel_layer is not None:
+                await channel_release(self.channel_layer, self.channel_name)
 
     async def connect(self) -> None:
         self.authenticated = False
@@ -290,7 +319,26 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
             self._schedule_expiry(expires_at)
         if sid is not None:
             await self._join_session_group(sid)
+        if self._rechecker is None:
+            self._rechecker = asyncio.create_task(self._recheck_loop())
         await self.on_authenticated()
+
+    async def _recheck_loop(self) -> None:
+        """Re-check the credential every WS_AUTH_RECHECK_SECONDS (the first after 0.5-1.5 of that).
+
+        The revocation push (`auth_session_revoked`) is best effort: the channel layer may drop it (a
+        process reconnecting to Redis misses pub/sub messages). This bounds how long a revoked
+        session, a logged-out cookie or a deactivated user keeps a socket open.
+        """
+        async for _ in spread_ticks(float(settings.WS_AUTH_RECHECK_SECONDS), lambda: not self._closing):
+            try:
+                valid = await _credential_still_valid(self.scope)
+            except ServiceUnavailable:
+                await self.close_with(CLOSE_TRY_AGAIN)
+                return
+            if not valid:
+                await self.close_with(CLOSE_UNAUTHENTICATED)
+                return
 
     async def _join_session_group(self, sid: str) -> None:
         """Follow the revocation of session `sid` (leaving the group of a previous token's session)."""
@@ -325,7 +373,7 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
 
     def _cancel_timers(self) -> None:
         current = asyncio.current_task()
-        for task in getattr(self, "_timers", []):
-            if task is not current:
+        for task in [*getattr(self, "_timers", []), self._rechecker]:
+            if task is not None and task is not current:
                 task.cancel()
         self._timers = []

@@ -2,6 +2,8 @@
 
 import asyncio
 import logging
+import random
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -36,13 +38,40 @@ async def layer_receive(layer: Any, channel: str) -> dict[str, Any]:
         raise
 
 
-async def channel_close(layer: Any, channel: str) -> None:
-    """Release a channel made with `new_channel` that no consumer owns (e.g. a one-off probe).
+async def channel_release(layer: Any, channel: str) -> None:
+    """Forget a channel made with `new_channel` once its owner is done (a consumer, a stream, a probe).
 
-    The layers have no `delete_channel`; the Redis pub/sub layer unsubscribes a channel when a
-    receive on it is cancelled (which is how a consumer's channel goes away), so do just that.
-    The other layers have nothing to release and ignore it.
+    The layers have no `delete_channel`. The Redis pub/sub layer keeps each channel's queue and its
+    SUBSCRIBE until a receive *waiting* on it is cancelled, which misses a channel whose receive
+    already holds a message at shutdown, or whose subscribe failed: those stayed for the life of
+    the process. So the queue is dropped and the subscription ended here, directly. (This reaches
+    into the layers' attributes; tests assert that nothing is left, so an upgrade that renames them
+    fails there.) The in-memory and list-based layers only keep a buffer.
     """
-    receive = asyncio.ensure_future(layer.receive(channel))
-    await asyncio.sleep(0)  # let the receive start waiting, so that the cancellation reaches it
-    await cancel_until_done(receive)
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    if isinstance(layer, RedisPubSubChannelLayer):
+        loop_layer = layer._get_layer()
+        loop_layer.channels.pop(channel, None)
+        try:
+            await loop_layer._get_shard(channel).unsubscribe(channel)
+        except Exception:  # Redis is unreachable: the reconnect re-subscribes only known channels
+            logger.warning("channel layer: unsubscribing %s failed", channel, exc_info=True)
+        return
+    for attribute in ("channels", "receive_buffer"):  # in-memory layer; list-based Redis layer
+        buffers = getattr(layer, attribute, None)
+        if isinstance(buffers, dict):
+            buffers.pop(channel, None)
+
+
+async def spread_ticks(interval: float, keep_going: Callable[[], bool]) -> AsyncIterator[None]:
+    """Yield every `interval` seconds while `keep_going()`; the first tick after 0.5-1.5 intervals.
+
+    For per-socket timers (pings, credential re-checks): sockets that connected together (a server
+    restart, a deploy) would otherwise all fire, and hit Redis and the database, in the same instant.
+    """
+    delay = interval * random.uniform(0.5, 1.5)  # noqa: S311 - spreading load, not a secret
+    while keep_going():
+        await asyncio.sleep(delay)
+        delay = interval
+        yield

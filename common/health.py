@@ -28,7 +28,7 @@ from django.core.cache import caches
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from .channels import channel_close
+from .channels import channel_release
 from .errors import problem_response
 
 logger = logging.getLogger(__name__)
@@ -95,13 +95,15 @@ async def check_channel_layer() -> CheckResult:
     if layer is None:
         raise CheckFailed("no channel layer is configured")
     # Created first: the pub/sub layer drops messages for a channel nobody has subscribed to yet.
-    channel = await layer.new_channel()
+    channel = ""
     try:
+        channel = await layer.new_channel()
         nonce = uuid.uuid4().hex
         await layer.send(channel, {"type": "health.ping", "nonce": nonce})
         message = await layer.receive(channel)
     finally:
-        await channel_close(layer, channel)
+        if channel:
+            await channel_release(layer, channel)
     if message.get("nonce") != nonce:
         raise CheckFailed("the channel layer returned another message")
     return {}

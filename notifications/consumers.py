@@ -41,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -50,6 +49,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from auth_app.ws import AuthenticatedJsonWebsocketConsumer
+from common.channels import spread_ticks
 from common.errors import NotFound
 
 from . import services
@@ -230,13 +230,7 @@ class NotificationConsumer(AuthenticatedJsonWebsocketConsumer):
             logger.debug("notifications: websocket writer stopped", exc_info=True)
 
     async def _ping_loop(self) -> None:
-        interval = float(settings.NOTIFICATIONS_WS_PING_SECONDS)
-        # The first ping comes after 0.5-1.5 intervals: sockets that connected together (a server
-        # restart, a deploy) would otherwise all ping, re-join and query the database in the same instant.
-        delay = interval * random.uniform(0.5, 1.5)  # noqa: S311 - spreading load, not a secret
-        while not self._closing:
-            await asyncio.sleep(delay)
-            delay = interval
+        async for _ in spread_ticks(float(settings.NOTIFICATIONS_WS_PING_SECONDS), lambda: not self._closing):
             try:
                 async with self._lock:
                     await self._tick()
@@ -256,21 +250,19 @@ class NotificationConsumer(AuthenticatedJsonWebsocketConsumer):
             await self.outbox.offer({"type": "ping", "last_seq": self.position.last})  # skipped when full
 
     async def _close_slow(self) -> None:
-        if self._closing:
+        if self._closing or self._closer is not None:  # the first caller owns the close
             return
+        self._closer = asyncio.create_task(self.close_with(CLOSE_SLOW_CONSUMER))
         logger.info(
             "notifications: closing slow consumer %s (%d messages, %d bytes pending)",
             self.channel_name,
             self.outbox.qsize(),
             self.outbox.pending_bytes,
         )
-        await self._stop_tasks()
-        if self._closer is not None:
-            return
+        await self._stop_tasks(keep_closer=True)
         # The server writes the close frame after what the client has not read yet. Stop waiting for it
         # after the timeout, but do not cancel it: cancelled, the frame was never written and a client
         # that read again later kept an open socket that nothing was ever sent on again.
-        self._closer = asyncio.create_task(self.close_with(CLOSE_SLOW_CONSUMER))
         try:
             await asyncio.wait_for(
                 asyncio.shield(self._closer), timeout=float(settings.NOTIFICATIONS_WS_CLOSE_TIMEOUT_SECONDS)
@@ -278,9 +270,11 @@ class NotificationConsumer(AuthenticatedJsonWebsocketConsumer):
         except TimeoutError:
             logger.warning("notifications: closing %s timed out; the close waits for the client", self.channel_name)
 
-    async def _stop_tasks(self) -> None:
+    async def _stop_tasks(self, *, keep_closer: bool = False) -> None:
+        """Cancel and await the socket's tasks; the pending 4008 close too, unless `keep_closer` (only
+        the disconnect, when the connection is gone anyway, cancels it)."""
         current = asyncio.current_task()
-        owned = (self._writer, self._pinger, self._releaser, self._closer)
+        owned = (self._writer, self._pinger, self._releaser, None if keep_closer else self._closer)
         tasks = [task for task in owned if task is not None and task is not current]
         for task in tasks:
             task.cancel()

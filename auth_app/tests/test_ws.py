@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.urls import path
 
+from auth_app import ws
 from auth_app.services import auth_session_revoke, auth_session_start
 from auth_app.tokens import token_decode
 from auth_app.ws import (
@@ -30,6 +33,13 @@ class EchoConsumer(AuthenticatedJsonWebsocketConsumer):
 
 
 application = WebSocketAuthMiddleware(URLRouter([path("ws/echo", EchoConsumer.as_asgi())]))
+
+
+async def _ready_socket(access: str) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, "/ws/echo", subprotocols=["bearer", access])
+    await communicator.connect()
+    assert (await communicator.receive_json_from())["type"] == "ready"
+    return communicator
 
 
 async def _start_session(user) -> dict:
@@ -146,12 +156,8 @@ def _post_sync(path: str, access: str) -> int:
 async def test_logout_closes_the_open_socket_of_that_session_with_4401(user):
     pair = await _start_session(user)
     other = await _start_session(user)
-    communicator = WebsocketCommunicator(application, "/ws/echo", subprotocols=["bearer", pair["access"]])
-    await communicator.connect()
-    assert (await communicator.receive_json_from())["type"] == "ready"
-    bystander = WebsocketCommunicator(application, "/ws/echo", subprotocols=["bearer", other["access"]])
-    await bystander.connect()
-    assert (await bystander.receive_json_from())["type"] == "ready"
+    communicator = await _ready_socket(pair["access"])
+    bystander = await _ready_socket(other["access"])
 
     assert await sync_to_async(_post_sync)("/api/v1/auth/logout", pair["access"]) == 204
 
@@ -171,3 +177,39 @@ async def test_logout_all_closes_a_socket_authenticated_by_message(user):
     assert await sync_to_async(_post_sync)("/api/v1/auth/logout-all", pair["access"]) == 204
 
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+
+
+async def test_a_lost_revocation_push_still_closes_the_socket_at_the_next_recheck(user, settings, monkeypatch):
+    """The channel layer dropped the 'session revoked' push (e.g. a process reconnecting to Redis)."""
+    from auth_app.services import sessions
+
+    settings.WS_AUTH_RECHECK_SECONDS = 0.2
+    pair = await _start_session(user)
+    other = await _start_session(user)
+    communicator = await _ready_socket(pair["access"])
+    bystander = await _ready_socket(other["access"])
+
+    monkeypatch.setattr(sessions, "_send_revoked", lambda sids: None)  # the push is lost on the way
+    checks: dict[str, list[bool]] = {}
+    check = ws._credential_still_valid
+
+    async def recorded(scope):
+        result = await check(scope)
+        checks.setdefault(scope["ws_auth"].sid, []).append(result)
+        if len(checks.get(other_sid, [])) >= 2:
+            bystander_checked.set()
+        return result
+
+    monkeypatch.setattr(ws, "_credential_still_valid", recorded)
+    other_sid = token_decode(other["access"], expected_type="access").sid
+    bystander_checked = asyncio.Event()
+    sid = token_decode(pair["access"], expected_type="access").sid
+    await sync_to_async(auth_session_revoke)(session_id=sid, reason="logout")
+
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+    assert checks[sid][-1] is False
+    await asyncio.wait_for(bystander_checked.wait(), 5)  # the other session passed two rechecks ...
+    assert all(checks[other_sid])
+    await bystander.send_json_to({"type": "ping"})  # ... and is still served
+    assert (await bystander.receive_json_from(timeout=5))["type"] == "echo"
+    await bystander.disconnect()

@@ -10,10 +10,10 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from notifications import services
-from notifications.push import user_group
+from notifications.push import notification_message, user_group
 from notifications.stream import shared_cache_sqlite
 
-from .conftest import asend, group_members, receive_type, ws_ready
+from .conftest import asend, group_members, layer_holds_channel, receive_type, ws_ready
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -135,3 +135,28 @@ async def test_read_only_calls_hand_their_connections_back(user, settings):
     calls = 30 if shared_cache_sqlite() else int(settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"]) + 10
     results = [await read_only(selectors.notification_last_seq, user_id=user.pk) for _ in range(calls)]
     assert results == [0] * calls
+
+
+async def test_a_socket_closed_with_pushes_still_queued_leaves_no_channel_behind(user, tokens, monkeypatch):
+    """The layer's receive already holds the next push when the socket goes: nothing may stay subscribed."""
+    from notifications.consumers import NotificationConsumer
+
+    gate = asyncio.Event()
+    entered = asyncio.Event()
+    original = NotificationConsumer.notification_message
+
+    async def held(self, event):  # a busy consumer: the first push blocks it, the others queue up
+        entered.set()
+        await gate.wait()
+        await original(self, event)
+
+    monkeypatch.setattr(NotificationConsumer, "notification_message", held)
+    communicator, _ = await ws_ready(tokens["user"])
+    (channel,) = await group_members(user_group(user.pk))
+    for index in range(3):
+        await get_channel_layer().group_send(user_group(user.pk), notification_message({"seq": 100 + index}))
+    await asyncio.wait_for(entered.wait(), 5)
+    await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+    gate.set()
+    await communicator.wait(timeout=5)
+    assert not await layer_holds_channel(channel)
