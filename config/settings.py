@@ -221,6 +221,8 @@ AUTH_PASSWORD_RESET_URL = env.str("AUTH_PASSWORD_RESET_URL", default="")
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
 # WebSocket: seconds an unauthenticated socket may wait for its {"type": "auth"} message.
 WS_AUTH_TIMEOUT_SECONDS = env_seconds("WS_AUTH_TIMEOUT_SECONDS", 5.0)
+# WebSocket: seconds between re-checks of an open socket's credential (revoked session, logged-out cookie).
+WS_AUTH_RECHECK_SECONDS = env_seconds("WS_AUTH_RECHECK_SECONDS", 30.0)
 # `manage.py seed` creates the demo users (public passwords) outside embedded mode only when true.
 SEED_DEMO_USERS = env.bool("SEED_DEMO_USERS", default=False)
 CELERY_BEAT_SCHEDULE["auth-sessions-purge-expired"] = {
@@ -261,6 +263,9 @@ NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS = env_seconds("NOTIFICATIONS_WS_SEND_TIMEO
 # SSE: comment heartbeat interval and the reconnect delay advised with `retry:` (milliseconds).
 NOTIFICATIONS_SSE_HEARTBEAT_SECONDS = env_seconds("NOTIFICATIONS_SSE_HEARTBEAT_SECONDS", 15.0)
 NOTIFICATIONS_SSE_RETRY_MS = env_int("NOTIFICATIONS_SSE_RETRY_MS", 3000)
+# SSE: messages buffered per stream for a client that stops reading; one more ends the stream with
+# `slow_consumer` (the client reconnects with Last-Event-ID and the database replays the rest).
+NOTIFICATIONS_SSE_MAX_PENDING = env_int("NOTIFICATIONS_SSE_MAX_PENDING", 256)
 # Publishing: at most this many group sends in flight per publish (the layer's Redis pool holds 100
 # connections), each given this many seconds before it counts as lost (the client catches up).
 NOTIFICATIONS_PUSH_CONCURRENCY = env_int("NOTIFICATIONS_PUSH_CONCURRENCY", 32)
@@ -344,6 +349,8 @@ if API_PAGE_SIZE_DEFAULT > API_PAGE_SIZE_MAX:
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
+# Freeze the start-up heap and raise the collector's thresholds when config/asgi.py is loaded (see there).
+ASGI_GC_TUNING = env.bool("ASGI_GC_TUNING", default=True)
 RATE_LIMIT_ANON = env_rate("RATE_LIMIT_ANON", "100/15m")
 RATE_LIMIT_USER = env_rate("RATE_LIMIT_USER", "1000/15m")
 # `(request) -> str | None`: the authenticated principal (cheap, no database), or None for anonymous.

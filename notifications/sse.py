@@ -12,9 +12,16 @@ id sent (a dropped last push). A Bearer stream ends when its access token expire
 for these reasons sends a final `event: error` (`{"code": ...}`) first; the client reconnects with
 fresh credentials and `Last-Event-ID`.
 
-When the client goes away Django cancels the response task; the generator's `finally` leaves the group
-and forgets the channel. Database reads go through `stream.read_only`, which hands the connection back
-after each call, so an open stream holds no database connection.
+The channel is drained by a task of its own into a bounded buffer (`_Inbox`), so a client that stops
+reading (the generator then waits at a `yield` while the server's send blocks) does not make the
+channel layer hold every push for it: once NOTIFICATIONS_SSE_MAX_PENDING messages wait, the stream
+leaves the group and stops receiving, and when the generator runs again it sends what it buffered
+and ends with `event: error` `{"code": "slow_consumer"}`; the client reconnects with `Last-Event-ID`
+and the database replays the rest.
+
+When the client goes away Django cancels the response task; the generator's `finally` leaves the group,
+stops the drain task and forgets the channel. Database reads go through `stream.read_only`, which hands
+the connection back after each call, so an open stream holds no database connection.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +41,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from common.channels import cancel_until_done, channel_close
+from common.channels import cancel_until_done, channel_release
 from common.errors import ApplicationError, problem_response
 
 from .push import NOTIFICATION_MESSAGE, READ_MESSAGE, user_group
@@ -142,6 +150,82 @@ def _end_event(code: str, detail: str) -> str:
     return _event(data={"code": code, "detail": detail}, event="error")
 
 
+class _Inbox:
+    """The stream's channel, drained by a task of its own into a buffer of at most `limit` messages.
+
+    The generator reads the buffer (`pop`), in the order the layer delivered the messages. A message
+    that finds the buffer full is dropped, the channel leaves the group and the task ends
+    (`overflowed`): the stream holds no more than `limit` messages however long its client stops
+    reading, and the database still has everything. A failed receive is retried after
+    RECEIVE_RETRY_SECONDS and flagged (`receive_failed`) so the generator catches up from the database.
+    """
+
+    def __init__(self, layer: Any, channel: str, group: str, limit: int) -> None:
+        self.layer = layer
+        self.channel = channel
+        self.group = group
+        self.limit = max(1, limit)
+        self.messages: deque[dict[str, Any]] = deque()
+        self.overflowed = False
+        self.receive_failed = False
+        self._changed = asyncio.Event()
+        self.task: asyncio.Task[None] = asyncio.ensure_future(self._drain())
+
+    def _put(self, message: dict[str, Any]) -> bool:
+        """Buffer one received message; False when the buffer is full."""
+        if len(self.messages) >= self.limit:
+            return False
+        self.messages.append(message)
+        self._changed.set()
+        return True
+
+    async def _overflow(self) -> None:
+        """Stop holding messages for this stream: leave the group; the generator ends the stream."""
+        self.overflowed = True
+        self._changed.set()
+        logger.info("notifications: SSE stream %s fell %d messages behind; ending it", self.channel, self.limit)
+        try:
+            await self.layer.group_discard(self.group, self.channel)
+        except Exception:  # the group entry expires on its own (group_expiry)
+            logger.warning("notifications: SSE group_discard failed for %s", self.channel, exc_info=True)
+
+    async def _drain(self) -> None:
+        while True:
+            try:  # awaited here, not in a task of its own: cancelling this task cancels the receive
+                message = await self.layer.receive(self.channel)
+            except Exception:  # Redis hiccup: listen again, and have the generator catch up from the database
+                logger.warning("notifications: SSE receive failed for %s; resuming from the database", self.channel)
+                await asyncio.sleep(RECEIVE_RETRY_SECONDS)
+                self.receive_failed = True
+                self._changed.set()
+                continue
+            if not self._put(message):
+                await self._overflow()
+                return
+
+    def pending(self) -> bool:
+        return bool(self.messages) or self.overflowed or self.receive_failed
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for something to handle; False when the time ran out."""
+        if self.pending():
+            return True
+        self._changed.clear()
+        try:
+            async with asyncio.timeout(timeout):
+                await self._changed.wait()
+        except TimeoutError:
+            return self.pending()
+        return True
+
+    def pop(self) -> dict[str, Any] | None:
+        return self.messages.popleft() if self.messages else None
+
+    async def close(self) -> None:
+        """Stop the drain task and wait until it has finished."""
+        await cancel_until_done(self.task)
+
+
 async def _send_all(position: Position, payloads: AsyncIterator[Payload]) -> AsyncIterator[str]:
     async for payload in payloads:
         position.sent(payload)
@@ -160,7 +244,7 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
     position = Position(user_id, start)
     channel = await layer.new_channel("notifications.sse.")
     await layer.group_add(group, channel)
-    receiver: asyncio.Future[dict[str, Any]] | None = None
+    inbox = _Inbox(layer, channel, group, int(settings.NOTIFICATIONS_SSE_MAX_PENDING))
     heartbeat = float(settings.NOTIFICATIONS_SSE_HEARTBEAT_SECONDS)
     try:
         yield f"retry: {settings.NOTIFICATIONS_SSE_RETRY_MS}\n\n"
@@ -175,33 +259,35 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
                     yield _end_event("token_expired", "The access token expired; reconnect with a fresh one.")
                     return
                 wait = min(wait, remaining)
-            if receiver is None:
-                receiver = asyncio.ensure_future(layer.receive(channel))
-            done, _ = await asyncio.wait({receiver}, timeout=wait)
-            if not done:
+            if not await inbox.wait(wait):
                 if wait < heartbeat:
                     continue  # woken for the token's expiry, handled at the top of the loop
                 if not await read_only(auth.still_valid):
                     yield _end_event("credentials_revoked", "The session or key was revoked, or the user deactivated.")
                     return
-                try:
-                    await layer.group_add(group, channel)  # membership expires; a Redis restart forgets it
-                except Exception:
-                    logger.warning("notifications: SSE re-joining %s failed", group, exc_info=True)
+                if not inbox.overflowed:
+                    try:
+                        await layer.group_add(group, channel)  # membership expires; a Redis restart forgets it
+                        if inbox.overflowed:  # the drain task gave up meanwhile: its discard may have come first
+                            await layer.group_discard(group, channel)
+                    except Exception:
+                        logger.warning("notifications: SSE re-joining %s failed", group, exc_info=True)
                 async for event in _send_all(position, position.catch_up()):
                     yield event
                 yield ": heartbeat\n\n"
                 continue
-            try:
-                message = receiver.result()
-            except Exception:  # Redis hiccup: catch up from the database, then listen again
-                logger.warning("notifications: SSE receive failed for %s; resuming from the database", channel)
-                receiver = None
-                await asyncio.sleep(RECEIVE_RETRY_SECONDS)
-                async for event in _send_all(position, position.catch_up()):
-                    yield event
-                continue
-            receiver = None
+            message = inbox.pop()
+            if message is None:
+                if inbox.receive_failed:
+                    inbox.receive_failed = False
+                    async for event in _send_all(position, position.catch_up()):
+                        yield event
+                    continue
+                # inbox.overflowed: everything buffered has been sent; the database has the rest.
+                yield _end_event(
+                    "slow_consumer", "The stream fell too far behind; reconnect with Last-Event-ID to catch up."
+                )
+                return
             if message.get("type") == NOTIFICATION_MESSAGE:
                 async for event in _send_all(position, position.live(message["notification"])):
                     yield event
@@ -212,9 +298,8 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
             await layer.group_discard(group, channel)
         except Exception:  # the group entry expires on its own (group_expiry)
             logger.warning("notifications: SSE group_discard failed for %s", channel, exc_info=True)
-        if receiver is not None:
-            await cancel_until_done(receiver)
-        await channel_close(layer, channel)  # a finished receive left the pub/sub subscription open
+        await inbox.close()
+        await channel_release(layer, channel)
         OPEN_STREAMS.pop(channel, None)
 
 
