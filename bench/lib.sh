@@ -12,3 +12,33 @@ stop_server() {
   fi
   SERVER_PID=
 }
+
+# The project's virtualenv (the scripts run from the repository root, $ROOT).
+VENV=${VENV:-$ROOT/.venv}
+PY=$VENV/bin/python
+
+# bench_require NAME TOOL...: exit 2 naming what is missing (a tool, or the dev install).
+bench_require() {
+  local name=$1 tool
+  shift
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "bench/$name: $tool is missing (apt-get install -y wrk util-linux curl)" >&2; exit 2; }
+  done
+  [ -x "$PY" ] || { echo "bench/$name: no $PY; run 'make install-dev' first" >&2; exit 2; }
+}
+
+# bench_results NAME: RESULTS (default bench/results/NAME-<UTC time>), created.
+bench_results() {
+  RESULTS=${RESULTS:-$ROOT/bench/results/$1-$(date -u +%Y%m%dT%H%M%SZ)}
+  mkdir -p "$RESULTS"
+}
+
+# bench_server_env: what every benchmarked server gets: production settings, quiet logs, a fresh
+# SECRET_KEY unless one is given, and no global rate limit (measure the server, not the policy).
+bench_server_env() {
+  export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings}
+  export DEBUG=false
+  export SECRET_KEY=${SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')}
+  export LOG_LEVEL=${LOG_LEVEL:-WARNING}
+  export RATE_LIMIT_ENABLED=false
+}

@@ -19,8 +19,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-VENV=${VENV:-$ROOT/.venv}
-PY=$VENV/bin/python
 HERE=$ROOT/bench/auth
 
 DURATION=${DURATION:-30}
@@ -32,24 +30,15 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PORT=${BENCH_PORT:-8766}
 BASE=http://127.0.0.1:$PORT
-RESULTS=${RESULTS:-$ROOT/bench/results/auth-$(date -u +%Y%m%dT%H%M%SZ)}
-
-for tool in wrk taskset curl; do
-  command -v "$tool" >/dev/null || { echo "bench/auth: $tool is missing (apt-get install -y wrk util-linux curl)" >&2; exit 2; }
-done
-[ -x "$PY" ] || { echo "bench/auth: no $PY; run 'make install-dev' first" >&2; exit 2; }
-mkdir -p "$RESULTS"
+bench_require auth wrk taskset curl
+bench_results auth
 
 WORK=$(mktemp -d)
 cleanup() { stop_server; rm -rf "$WORK"; }
 trap cleanup EXIT INT TERM
 
-export DJANGO_SETTINGS_MODULE=config.settings
-export DEBUG=false
-export SECRET_KEY=${SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')}
-export LOG_LEVEL=${LOG_LEVEL:-WARNING}
-export RATE_LIMIT_ENABLED=false        # measure the endpoints, not the limits
-export AUTH_RATE_LIMIT_ENABLED=false
+bench_server_env
+export AUTH_RATE_LIMIT_ENABLED=false   # measure the endpoints, not the login limits
 export DATABASE_URL=${DATABASE_URL:-sqlite:///$WORK/bench.sqlite3}
 if [ -n "${REDIS_URL:-}" ]; then export REDIS_URL; fi
 export BENCH_EMAIL=${BENCH_EMAIL:-bench@example.com}

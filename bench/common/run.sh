@@ -13,11 +13,11 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
-VENV=${VENV:-$ROOT/.venv}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 SERVER_CPU=${SERVER_CPU:-0}
 MIN_ROUNDS=${MIN_ROUNDS:-200}
-RESULTS=${RESULTS:-$ROOT/bench/results/common-$(date -u +%Y%m%dT%H%M%SZ)}
-mkdir -p "$RESULTS"
+bench_results common
 
 export SECRET_KEY=${SECRET_KEY:-bench-secret-key-not-for-production-0123456789}
 export LOG_LEVEL=${LOG_LEVEL:-WARNING}

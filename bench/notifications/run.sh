@@ -12,8 +12,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-VENV=${VENV:-$ROOT/.venv}
-PY=$VENV/bin/python
 
 case "${DATABASE_URL:-}" in postgres*) ;; *)
   echo "bench/notifications: skipped: set DATABASE_URL to a PostgreSQL database (created beforehand)"; exit 0 ;;
@@ -33,19 +31,14 @@ PUBLISH_WINDOW=${PUBLISH_WINDOW:-0.01}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PORT=${BENCH_PORT:-8767}
-RESULTS=${RESULTS:-$ROOT/bench/results/notifications-$(date -u +%Y%m%dT%H%M%SZ)}
-
-command -v taskset >/dev/null || { echo "bench/notifications: taskset is missing (apt-get install -y util-linux)" >&2; exit 2; }
-[ -x "$PY" ] || { echo "bench/notifications: no $PY; run 'make install-dev' first" >&2; exit 2; }
-mkdir -p "$RESULTS"
+bench_require notifications taskset
+bench_results notifications
 
 # Every socket is a file descriptor in the server and in the client: raise the soft limit to the hard one.
 ulimit -n "$(ulimit -Hn)"
 echo "== file-descriptor limit: $(ulimit -n) (need > $IDLE_SOCKETS per process)"
 
-export DJANGO_SETTINGS_MODULE=config.settings DEBUG=false LOG_LEVEL=${LOG_LEVEL:-WARNING}
-export SECRET_KEY=${SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')}
-export RATE_LIMIT_ENABLED=false
+bench_server_env
 export JWT_ACCESS_TTL_SECONDS=${JWT_ACCESS_TTL_SECONDS:-7200}   # sockets close when their token expires
 export DATABASE_URL REDIS_URL
 

@@ -21,8 +21,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-VENV=${VENV:-$ROOT/.venv}
-PY=$VENV/bin/python
 
 SERVERS=${SERVERS:-uvicorn daphne granian}
 PATHS=${PATHS:-/health/live /health}
@@ -38,13 +36,8 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 PORT=${BENCH_PORT:-8765}
 WS_PATH=${WS_PATH:-/ws/notifications}
 WS_EXPECT_CLOSE=${WS_EXPECT_CLOSE:-4401}  # an anonymous socket is closed 4401 after WS_AUTH_TIMEOUT_SECONDS
-RESULTS=${RESULTS:-$ROOT/bench/results/servers-$(date -u +%Y%m%dT%H%M%SZ)}
-
-for tool in wrk taskset curl; do
-  command -v "$tool" >/dev/null || { echo "bench/servers: $tool is missing (apt-get install -y wrk util-linux curl)" >&2; exit 2; }
-done
-[ -x "$PY" ] || { echo "bench/servers: no $PY; run 'make install-dev' first" >&2; exit 2; }
-mkdir -p "$RESULTS"
+bench_require servers wrk taskset curl
+bench_results servers
 
 # --- the environment every server gets: production settings, quiet logs, no rate limit -----------
 WORK=$(mktemp -d)
@@ -54,11 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings}  # another module to A/B a settings change
-export DEBUG=false
-export SECRET_KEY=${SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')}
-export LOG_LEVEL=${LOG_LEVEL:-WARNING}
-export RATE_LIMIT_ENABLED=false     # measure the server, not the 100-per-15-minutes limit
+bench_server_env  # DJANGO_SETTINGS_MODULE may name another module, to A/B a settings change
 export WS_AUTH_TIMEOUT_SECONDS=${WS_AUTH_TIMEOUT_SECONDS:-2}
 export EMAIL_BACKEND=django.core.mail.backends.dummy.EmailBackend
 export DATABASE_URL=${DATABASE_URL:-sqlite:///$WORK/bench.sqlite3}
