@@ -93,10 +93,10 @@ def _clean_content(*, kind: str, title: str, body: str, data: dict[str, Any] | N
     return {"kind": kind, "title": title, "body": body, "data": clean_data}
 
 
-def _user_pk(user_id: Any) -> uuid.UUID:
+def _user_pk(user_id: Any, attr: str = "user_id") -> uuid.UUID:
     pk = as_uuid(user_id)
     if pk is None:
-        raise _invalid("user_id", "user_id is not a valid id.", "unknown_user")
+        raise _invalid(attr, f"{attr} holds an id that is not valid: {str(user_id)[:64]!r}.", "unknown_user")
     return pk
 
 
@@ -208,7 +208,7 @@ def notification_send_many(
     """
     content = _clean_content(kind=kind, title=title, body=body, data=data)
     key = _dedupe_key(dedupe_key)
-    pks = list(dict.fromkeys(_user_pk(user_id) for user_id in user_ids))
+    pks = list(dict.fromkeys(_user_pk(user_id, "user_ids") for user_id in user_ids))
     limit = settings.NOTIFICATIONS_BROADCAST_BATCH_SIZE
     if len(pks) > limit:
         raise _invalid("user_ids", f"At most {limit} users per call; send in batches.", "too_many_recipients")

@@ -175,6 +175,10 @@ def test_send_many_skips_users_who_have_the_key_and_caps_the_batch(user, other_u
     assert [row.recipient_id for row in rows] == [other_user.pk]
     assert Notification.objects.filter(dedupe_key=key).count() == 2
 
+    with pytest.raises(ValidationFailed) as malformed:
+        services.notification_send_many(user_ids=[user.pk, "not-an-id"], kind="system.message", title="t")
+    assert malformed.value.errors and malformed.value.errors[0]["attr"] == "user_ids"
+
     settings.NOTIFICATIONS_BROADCAST_BATCH_SIZE = 1
     with pytest.raises(ValidationFailed) as raised:
         services.notification_send_many(user_ids=[user.pk, other_user.pk], kind="system.message", title="t")
