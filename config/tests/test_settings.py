@@ -1,13 +1,13 @@
 """Config loading: documented defaults when variables are missing; bad values stop start-up by name.
 
 Two kinds of test: a few subprocesses run `django.setup()` for real (start-up succeeds or fails with a
-message), and in-process tests execute config/settings.py as a fresh module under a controlled
+message), and in-process tests import the config/settings package afresh under a controlled
 environment, which is cheap enough for hypothesis. Neither reads a developer's `.env`
 (`DJANGO_READ_DOT_ENV=false`).
 """
 
 import contextlib
-import importlib.util
+import importlib
 import json
 import os
 import subprocess
@@ -23,7 +23,6 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-SETTINGS_FILE = BASE_DIR / "config" / "settings.py"
 KEY = "k" * 50
 PROBE = """
 import json, django
@@ -140,7 +139,7 @@ def test_bad_value_stops_start_up_naming_the_variable(name, value):
     assert name in result.stderr.strip().splitlines()[-1]
 
 
-# --- In-process: execute config/settings.py as a fresh module -----------------------------------------
+# --- In-process: import the config.settings package afresh -----------------------------------------
 
 
 @contextlib.contextmanager
@@ -155,14 +154,22 @@ def environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def _settings_modules() -> dict[str, ModuleType]:
+    return {name: module for name, module in sys.modules.items() if name.split(".")[:2] == ["config", "settings"]}
+
+
 def load_settings(**values: str) -> ModuleType:
-    """Execute config/settings.py under exactly `values` (no .env) and return the resulting module."""
-    spec = importlib.util.spec_from_file_location("config_settings_under_test", SETTINGS_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    with environment(values):
-        spec.loader.exec_module(module)
-    return module
+    """Import config.settings (base and every app module) afresh under exactly `values` (no .env)."""
+    saved = _settings_modules()
+    for name in saved:
+        del sys.modules[name]
+    try:
+        with environment(values):
+            return importlib.import_module("config.settings")
+    finally:
+        for name in _settings_modules():
+            del sys.modules[name]
+        sys.modules.update(saved)
 
 
 def test_in_process_loader_sees_the_same_defaults():

@@ -1,11 +1,10 @@
-"""Django settings, read from the environment in one place.
+"""Platform settings: core, database, Redis, Celery, REST framework, OpenAPI, HTTP security, logging.
 
 Every variable read here is listed with its default in `.env.example`. Without `DATABASE_URL` and
 `REDIS_URL` the project runs embedded (SQLite, in-memory channel layer, local-memory cache, Celery
 tasks executed in-process); with them it runs on PostgreSQL and Redis with separate Celery workers.
 """
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env, env_int, env_rate, env_seconds, env_url
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = BASE_DIR / "var"
 
 # A developer's `.env` is read when present; real environment variables win over it.
@@ -182,54 +181,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
-# --- Auth -----------------------------------------------------------------------------------------
-AUTH_USER_MODEL = "auth_app.User"
-PASSWORD_HASHERS = [
-    "auth_app.hashers.Argon2idHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
-    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
-]
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
-# --- auth_app settings (owned by auth_app) ---
-JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
-JWT_ISSUER = env.str("JWT_ISSUER", default="api-platform")
-JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="api-platform")
-JWT_ACCESS_TTL = timedelta(seconds=env_int("JWT_ACCESS_TTL_SECONDS", 15 * 60))
-JWT_REFRESH_TTL = timedelta(seconds=env_int("JWT_REFRESH_TTL_SECONDS", 7 * 24 * 3600))
-JWT_REFRESH_REUSE_GRACE = timedelta(seconds=env_int("JWT_REFRESH_REUSE_GRACE_SECONDS", 10, minimum=0))
-JWT_ALGORITHM = "HS256"  # pinned: the only algorithm accepted when decoding (no `none`, no RS/HS confusion)
-# Passwords longer than this are refused with 400 (no silent truncation below it).
-AUTH_PASSWORD_MAX_LENGTH = env_int("AUTH_PASSWORD_MAX_LENGTH", 4096)
-# Abuse controls (django-ratelimit counters on the default cache). Rates are "<count>/<period>", e.g. 5/5m.
-AUTH_RATE_LIMIT_ENABLED = env.bool("AUTH_RATE_LIMIT_ENABLED", default=env.bool("RATE_LIMIT_ENABLED", default=True))
-AUTH_LOGIN_FAILURES_PER_ACCOUNT = env_rate("AUTH_LOGIN_FAILURES_PER_ACCOUNT", "5/5m")
-AUTH_LOGIN_RATE_PER_IP = env_rate("AUTH_LOGIN_RATE_PER_IP", "10/m")
-AUTH_REGISTER_RATE_PER_IP = env_rate("AUTH_REGISTER_RATE_PER_IP", "10/h")
-AUTH_PASSWORD_RESET_RATE_PER_IP = env_rate("AUTH_PASSWORD_RESET_RATE_PER_IP", "5/15m")
-AUTH_PASSWORD_RESET_RATE_PER_EMAIL = env_rate("AUTH_PASSWORD_RESET_RATE_PER_EMAIL", "3/h")
-AUTH_REFRESH_RATE_PER_IP = env_rate("AUTH_REFRESH_RATE_PER_IP", "60/m")
-AUTH_API_KEYS_MAX_PER_USER = env_int("AUTH_API_KEYS_MAX_PER_USER", 25)
-AUTH_SESSION_PURGE_BATCH_SIZE = env_int("AUTH_SESSION_PURGE_BATCH_SIZE", 1000)
-# The link mailed for a password reset; {uid} and {token} are filled in. Empty: PUBLIC_BASE_URL + /password-reset.
-AUTH_PASSWORD_RESET_URL = env.str("AUTH_PASSWORD_RESET_URL", default="")
-PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
-# WebSocket: seconds an unauthenticated socket may wait for its {"type": "auth"} message.
-WS_AUTH_TIMEOUT_SECONDS = env_seconds("WS_AUTH_TIMEOUT_SECONDS", 5.0)
-# WebSocket: seconds between re-checks of an open socket's credential (revoked session, logged-out cookie).
-WS_AUTH_RECHECK_SECONDS = env_seconds("WS_AUTH_RECHECK_SECONDS", 30.0)
-# `manage.py seed` creates the demo users (public passwords) outside embedded mode only when true.
-SEED_DEMO_USERS = env.bool("SEED_DEMO_USERS", default=False)
-CELERY_BEAT_SCHEDULE["auth-sessions-purge-expired"] = {
-    "task": "auth_app.tasks.auth_sessions_purge_expired",
-    "schedule": timedelta(hours=1),
-}
-# --- end auth_app settings ---
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
@@ -245,39 +196,6 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
-# --- notifications settings (owned by notifications) ---
-# Limits on one notification; a larger body or `data` is refused with 400 (validation_error).
-NOTIFICATIONS_TITLE_MAX_CHARS = env_int("NOTIFICATIONS_TITLE_MAX_CHARS", 200)
-NOTIFICATIONS_BODY_MAX_CHARS = env_int("NOTIFICATIONS_BODY_MAX_CHARS", 4000)
-NOTIFICATIONS_DATA_MAX_BYTES = env_int("NOTIFICATIONS_DATA_MAX_BYTES", 16 * 1024)
-# A broadcast writes and pushes this many users per transaction.
-NOTIFICATIONS_BROADCAST_BATCH_SIZE = env_int("NOTIFICATIONS_BROADCAST_BATCH_SIZE", 500)
-# Replays (WebSocket resume, SSE Last-Event-ID) read the database in pages of this many rows.
-NOTIFICATIONS_REPLAY_PAGE_SIZE = env_int("NOTIFICATIONS_REPLAY_PAGE_SIZE", 200)
-# WebSocket: app-level {"type":"ping"} interval, and the bounded per-connection outgoing queue; a
-# client that lets it fill is closed with 4008 (slow consumer).
-NOTIFICATIONS_WS_PING_SECONDS = env_seconds("NOTIFICATIONS_WS_PING_SECONDS", 20.0)
-NOTIFICATIONS_WS_MAX_PENDING = env_int("NOTIFICATIONS_WS_MAX_PENDING", 256)
-# A resume replay waits at most this long for room in that queue before closing with 4008.
-NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS = env_seconds("NOTIFICATIONS_WS_SEND_TIMEOUT_SECONDS", 10.0)
-# SSE: comment heartbeat interval and the reconnect delay advised with `retry:` (milliseconds).
-NOTIFICATIONS_SSE_HEARTBEAT_SECONDS = env_seconds("NOTIFICATIONS_SSE_HEARTBEAT_SECONDS", 15.0)
-NOTIFICATIONS_SSE_RETRY_MS = env_int("NOTIFICATIONS_SSE_RETRY_MS", 3000)
-# SSE: messages buffered per stream for a client that stops reading; one more ends the stream with
-# `slow_consumer` (the client reconnects with Last-Event-ID and the database replays the rest).
-NOTIFICATIONS_SSE_MAX_PENDING = env_int("NOTIFICATIONS_SSE_MAX_PENDING", 256)
-# Publishing: at most this many group sends in flight per publish (the layer's Redis pool holds 100
-# connections), each given this many seconds before it counts as lost (the client catches up).
-NOTIFICATIONS_PUSH_CONCURRENCY = env_int("NOTIFICATIONS_PUSH_CONCURRENCY", 32)
-NOTIFICATIONS_PUSH_TIMEOUT_SECONDS = env_seconds("NOTIFICATIONS_PUSH_TIMEOUT_SECONDS", 2.0)
-# WebSocket: besides the entry count, a byte budget for the outgoing queue (0 = no byte limit), and
-# how long the consumer waits for a 4008 close to be written (the close stays queued after that).
-NOTIFICATIONS_WS_MAX_PENDING_BYTES = env_int("NOTIFICATIONS_WS_MAX_PENDING_BYTES", 1024 * 1024)
-NOTIFICATIONS_WS_CLOSE_TIMEOUT_SECONDS = env_seconds("NOTIFICATIONS_WS_CLOSE_TIMEOUT_SECONDS", 5.0)
-# WebSocket: after `ready`, live delivery waits this long for the client's `resume` (or any first
-# message), so a resume is answered in seq order before anything newer; 0 = start at once.
-NOTIFICATIONS_WS_RESUME_GRACE_SECONDS = env_seconds("NOTIFICATIONS_WS_RESUME_GRACE_SECONDS", 0.5)
-# --- end notifications settings ---
 
 # --- REST framework and OpenAPI -------------------------------------------------------------------
 REST_FRAMEWORK = {
