@@ -266,6 +266,9 @@ if API_PAGE_SIZE_DEFAULT > API_PAGE_SIZE_MAX:
     raise ImproperlyConfigured(f"API_PAGE_SIZE_DEFAULT ({API_PAGE_SIZE_DEFAULT}) exceeds API_PAGE_SIZE_MAX")
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Routes that take larger (or smaller) bodies than API_MAX_BODY_BYTES: path prefix -> bytes. The
+# longest matching prefix wins. App settings modules add their own entries (uploads, webhook bins).
+REQUEST_BODY_LIMITS: dict[str, int] = {}
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
 # Freeze the start-up heap and raise the collector's thresholds when config/asgi.py is loaded (see there).
 ASGI_GC_TUNING = env.bool("ASGI_GC_TUNING", default=True)
