@@ -18,6 +18,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from common.errors import Conflict, FieldError, Unauthenticated, ValidationFailed
+from common.jobs import enqueue_after_commit
 
 from .._utils import normalize_email
 from ..models import User
@@ -52,18 +53,6 @@ def _check_current_password(*, user: User, current_password: str) -> None:
     if not user.check_password(current_password):
         raise _wrong_password()
     password_attempt_succeeded(attempt)
-
-
-def _on_commit_queue(description: str, send: Any) -> None:
-    """Queue a task after commit; a broker outage is logged, never turned into a failed request."""
-
-    def queue() -> None:
-        try:
-            send()
-        except Exception:  # the broker (or the eager task) failed; the answer to the client stays the same
-            logger.exception("auth: could not queue %s", description)
-
-    transaction.on_commit(queue)
 
 
 def user_credentials_revoke(*, user: User, reason: str, except_sid: str | None = None) -> int:
@@ -184,7 +173,7 @@ def user_update(
 def _queue_email_change_notice(*, old_email: str, new_email: str) -> None:
     from ..tasks import email_change_notice_send_task
 
-    _on_commit_queue("the email-change notice", lambda: email_change_notice_send_task.delay(old_email, new_email))
+    enqueue_after_commit(email_change_notice_send_task, old_email, new_email)
 
 
 def email_change_notice_send(*, old_email: str, new_email: str) -> None:
@@ -224,7 +213,7 @@ def password_reset_request(*, email: str) -> None:
     from ..tasks import password_reset_email_send_task
 
     address = normalize_email(email)
-    _on_commit_queue("the password-reset mail", lambda: password_reset_email_send_task.delay(address))
+    enqueue_after_commit(password_reset_email_send_task, address)
 
 
 def _reset_message(user: User) -> tuple[str, str]:

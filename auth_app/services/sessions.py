@@ -7,12 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Any, TypedDict
 
-from asgiref.sync import async_to_sync
-from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.channels import group_send_after_commit
 from common.errors import NotFound, Unauthenticated
 
 from ..models import AuthSession, User
@@ -134,23 +133,9 @@ def auth_session_refresh(*, refresh_token: str) -> dict[str, Any]:
 
 
 def _publish_revoked(sids: list[str]) -> None:
-    """After commit, tell the open WebSockets of these sessions to close (4401). Best effort, never raises."""
-    if sids:
-        transaction.on_commit(lambda: _send_revoked(sids))
-
-
-def _send_revoked(sids: list[str]) -> None:
-    try:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(_group_send_all)(layer, sids)
-    except Exception:  # the denylist already refuses the tokens; a lost push only leaves a socket open longer
-        logger.warning("auth: telling %d revoked session(s) to close their sockets failed", len(sids), exc_info=True)
-
-
-async def _group_send_all(layer: BaseChannelLayer, sids: list[str]) -> None:
-    for sid in sids:
-        await layer.group_send(session_group(sid), dict(SESSION_REVOKED_MESSAGE))
+    """After commit, tell the open streams of these sessions to close. Best effort, never raises: the
+    denylist already refuses the tokens, and each stream re-checks its credential as a backstop."""
+    group_send_after_commit([(session_group(sid), dict(SESSION_REVOKED_MESSAGE)) for sid in sids])
 
 
 def auth_session_revoke(*, session_id: uuid.UUID | str, reason: str, user: User | None = None) -> None:
