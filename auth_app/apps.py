@@ -7,4 +7,4 @@ class AuthAppConfig(AppConfig):
     name = "auth_app"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import checks, signals  # noqa: F401 - registers the system checks and the signal receivers

@@ -24,7 +24,7 @@ from .._utils import normalize_email
 from ..models import User
 from ..throttles import password_attempt_begin, password_attempt_succeeded
 from .api_keys import api_keys_revoke
-from .sessions import auth_session_start, auth_sessions_revoke_all
+from .sessions import auth_session_start, auth_sessions_revoke_all, user_streams_recheck
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,9 @@ def user_credentials_revoke(*, user: User, reason: str, except_sid: str | None =
     """
     with transaction.atomic():
         api_keys_revoke(user=user)
-        return auth_sessions_revoke_all(user=user, reason=reason, except_sid=except_sid)
+        ended = auth_sessions_revoke_all(user=user, reason=reason, except_sid=except_sid)
+        user_streams_recheck(user_ids=[user.pk])  # cookie sessions and API-key streams of this user too
+        return ended
 
 
 def _validate_password(password: str, *, user: User, attr: str) -> None:

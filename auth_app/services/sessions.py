@@ -16,6 +16,7 @@ from common.errors import NotFound, Unauthenticated
 
 from ..models import AuthSession, User
 from ..tokens import (
+    CREDENTIALS_CHANGED_MESSAGE,
     SESSION_REVOKED_MESSAGE,
     TokenClaims,
     TokenInvalid,
@@ -24,6 +25,7 @@ from ..tokens import (
     session_group,
     token_decode,
     token_encode,
+    user_group,
 )
 
 logger = logging.getLogger(__name__)
@@ -136,6 +138,16 @@ def _publish_revoked(sids: list[str]) -> None:
     """After commit, tell the open streams of these sessions to close. Best effort, never raises: the
     denylist already refuses the tokens, and each stream re-checks its credential as a backstop."""
     group_send_after_commit([(session_group(sid), dict(SESSION_REVOKED_MESSAGE)) for sid in sids])
+
+
+def user_streams_recheck(*, user_ids: list[Any]) -> None:
+    """After commit, have every open stream (WebSocket, SSE) of these users re-check its credential now.
+
+    For changes that end some of a user's credentials but not all: a Django session logged out, a
+    password changed (other sessions and every API key end), a key revoked, the user deactivated.
+    Best effort like every push; each stream also re-checks periodically.
+    """
+    group_send_after_commit([(user_group(user_id), dict(CREDENTIALS_CHANGED_MESSAGE)) for user_id in user_ids])
 
 
 def auth_session_revoke(*, session_id: uuid.UUID | str, reason: str, user: User | None = None) -> None:
