@@ -23,6 +23,7 @@ from common.channels import group_send_after_commit
 from common.errors import FieldError, PermissionDenied, ValidationFailed
 from common.jobs import job_claim, job_enqueue, job_fail, job_requeue, job_succeed, retry_delay
 from common.serialization import json_dumps
+from common.serializers import storable_text_problem
 
 from .models import Broadcast, Notification, NotificationCounter
 from .push import notification_message, read_message, user_group
@@ -35,33 +36,6 @@ KIND_MAX_CHARS = 64
 
 def _invalid(attr: str, detail: str, code: str = "invalid") -> ValidationFailed:
     return ValidationFailed(detail, errors=[FieldError(attr=attr, code=code, detail=detail)])
-
-
-def _text_problem(value: Any) -> str | None:
-    """Why a string (or any string inside a JSON value) cannot be stored, or None.
-
-    PostgreSQL text and jsonb cannot hold U+0000, and a lone surrogate (valid in a JSON `\\ud800`
-    escape, not in UTF-8) cannot be encoded at all; both are refused everywhere.
-    """
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "must not contain the NUL character (U+0000)"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "must not contain a lone surrogate (e.g. an unpaired \\ud800 escape)"
-        return None
-    if isinstance(value, dict):
-        items: list[Any] = [*value.keys(), *value.values()]
-    elif isinstance(value, list | tuple):
-        items = list(value)
-    else:
-        return None
-    for item in items:
-        problem = _text_problem(item)
-        if problem:
-            return problem
-    return None
 
 
 def _clean_content(*, kind: str, title: str, body: str, data: dict[str, Any] | None) -> dict[str, Any]:
@@ -89,7 +63,7 @@ def _clean_content(*, kind: str, title: str, body: str, data: dict[str, Any] | N
         raise _invalid("data", f"data is larger than {settings.NOTIFICATIONS_DATA_MAX_BYTES} bytes as JSON.")
     clean_data = json.loads(encoded)
     for attr, value in (("title", title), ("body", body), ("data", clean_data)):
-        problem = _text_problem(value)
+        problem = storable_text_problem(value)
         if problem:
             raise _invalid(attr, f"{attr} {problem}.")
     return {"kind": kind, "title": title, "body": body, "data": clean_data}
