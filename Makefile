@@ -56,9 +56,10 @@ dev: install .env migrate  ## serve with auto-reload and DEBUG on
 test: install-dev  ## run the whole suite (PostgreSQL/Redis when their URLs are set, embedded otherwise)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: install-dev  ## ruff lint + format check, mypy
+lint: install-dev  ## ruff lint + format check, import contracts, mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	SECRET_KEY=$${SECRET_KEY:-typecheck-only} $(VENV)/bin/mypy .
 
 fmt: install-dev  ## format and autofix

@@ -7,4 +7,4 @@ class AuthAppConfig(AppConfig):
     name = "auth_app"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401 - registers the system checks and the signal receivers
+        from . import checks, schema, signals  # noqa: F401 - registers the checks, OpenAPI schemes and receivers

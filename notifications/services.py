@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
+from auth_app.selectors import user_active_ids
 from common.channels import group_send_after_commit
 from common.errors import FieldError, PermissionDenied, ValidationFailed
 from common.jobs import job_claim, job_enqueue, job_fail, job_requeue, job_succeed, retry_delay
@@ -248,12 +249,10 @@ def notification_broadcast(
     """
     content = _clean_content(kind=kind, title=title, body=body, data=data)
     size = min(batch_size or settings.NOTIFICATIONS_BROADCAST_BATCH_SIZE, settings.NOTIFICATIONS_BROADCAST_BATCH_SIZE)
-    users = get_user_model().objects.filter(is_active=True).order_by("pk")
     total = 0
     last_pk: Any = None
     while True:
-        page = users.filter(pk__gt=last_pk) if last_pk is not None else users
-        pks: list[uuid.UUID] = list(page.values_list("pk", flat=True)[:size])
+        pks = user_active_ids(after=last_pk, limit=size)
         if not pks:
             return total
         total += len(notification_send_many(user_ids=pks, dedupe_key=broadcast_id, **content))

@@ -173,9 +173,7 @@ def user_update(
 
 
 def _queue_email_change_notice(*, old_email: str, new_email: str) -> None:
-    from ..tasks import email_change_notice_send_task
-
-    enqueue_after_commit(email_change_notice_send_task, old_email, new_email)
+    enqueue_after_commit("auth_app.tasks.email_change_notice_send_task", old_email, new_email)
 
 
 def email_change_notice_send(*, old_email: str, new_email: str) -> None:
@@ -212,10 +210,8 @@ def password_reset_request(*, email: str) -> None:
     embedded mode): the task looks the address up and composes a message either way, and mails it
     only to an active account. A broker outage is logged and the answer stays the same 202.
     """
-    from ..tasks import password_reset_email_send_task
-
     address = normalize_email(email)
-    enqueue_after_commit(password_reset_email_send_task, address)
+    enqueue_after_commit("auth_app.tasks.password_reset_email_send_task", address)
 
 
 def _reset_message(user: User) -> tuple[str, str]:
