@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from common.jobs import JobStatus, job_claim, job_fail, job_models, job_requeue, job_succeed, jobs_sweep
 from notifications import services
 from notifications.models import Broadcast, Notification
 
-from .conftest import services_mode
+from .conftest import database_url, services_mode
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -162,12 +161,6 @@ def test_sweep_stops_while_the_broker_is_down(broker_down, caplog, settings):
 # --- the broker down at commit, then back: a real worker processes the swept row ------------------
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def _wait_for_status(pk, status: str, deadline: float) -> Broadcast:
     """Poll the row (the worker is another process: nothing to await) until `status` or the deadline."""
     end = time.monotonic() + deadline
@@ -201,7 +194,7 @@ def test_a_broadcast_queued_while_the_broker_is_down_is_sent_once_it_is_back(
 
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
     }
