@@ -29,7 +29,8 @@ class OutboundError(Exception):
     Codes: timeout, connection_failed, tls_error, protocol_error.
     """
 
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, *, before_send: bool = False) -> None:
         self.code = code
         self.detail = detail
+        self.before_send = before_send  # nothing reached the target (safe to retry at once)
         super().__init__(f"{code}: {detail}")

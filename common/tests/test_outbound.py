@@ -10,6 +10,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,6 +66,20 @@ def _handler(receiver_ref: list[Receiver]) -> type[BaseHTTPRequestHandler]:
             elif self.path.startswith("/slow"):
                 receiver.release.wait(10)
                 self._answer(200, b"late")
+            elif self.path.startswith("/drip"):  # one byte per 20 ms, each well within the read timeout
+                head = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"
+                dripped = head + b"x" * 100000 if self.path == "/drip-head" else b"x" * 100000
+                try:
+                    if self.path != "/drip-head":
+                        self.wfile.write(head)
+                    for byte in dripped:
+                        if receiver.release.wait(0.02):
+                            break
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                except OSError:
+                    pass
+                self.close_connection = True
             elif self.path.startswith("/endless"):
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
@@ -316,6 +331,36 @@ def test_a_slow_target_times_out(receiver):
     with pytest.raises(OutboundError) as failed:
         outbound_request(method="GET", url=receiver.url("/slow"), timeout=0.3)
     assert failed.value.code == "timeout"
+
+
+@pytest.mark.parametrize("path", ["/drip-head", "/drip-body"])
+def test_a_target_dripping_bytes_is_cut_off_at_the_overall_deadline(receiver, settings, path):
+    settings.OUTBOUND_CONNECT_TIMEOUT_SECONDS = 0.2
+    started = time.monotonic()
+    with pytest.raises(OutboundError) as failed:
+        outbound_request(method="GET", url=receiver.url(path), timeout=0.5)
+    assert failed.value.code == "timeout"
+    assert time.monotonic() - started < 2.0  # connect (0.2) + read (0.5) budget, not 100000 x 20 ms
+
+
+def test_a_hanging_dns_lookup_is_given_the_connect_timeout(settings, monkeypatch):
+    settings.OUTBOUND_CONNECT_TIMEOUT_SECONDS = 0.2
+    never = threading.Event()
+    monkeypatch.setattr(outbound_client.socket, "getaddrinfo", lambda *a, **k: never.wait(5))
+    try:
+        with pytest.raises(OutboundBlocked) as refused:
+            outbound_request(method="GET", url="http://slow-dns.test/")
+        assert refused.value.code == "url_unresolvable"
+    finally:
+        never.set()
+
+
+def test_the_next_checked_address_is_tried_when_one_refuses_the_connection(receiver, settings, fake_dns):
+    settings.OUTBOUND_ALLOWED_PRIVATE_HOSTS = ["127.0.0.0/8"]
+    fake_dns["two.test"] = ["127.0.0.2", "127.0.0.1"]  # the receiver listens on 127.0.0.1 only
+    response = outbound_request(method="POST", url=receiver.url("/", host="two.test"), body=b"once")
+    assert response.status == 201
+    assert [s.body for s in receiver.seen] == [b"once"]
 
 
 def test_the_response_body_is_capped_and_an_endless_body_is_not_read_to_the_end(receiver, settings):
