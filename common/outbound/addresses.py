@@ -238,10 +238,13 @@ def parse_target(url: str) -> Target:
             host = str(ip)
         else:
             try:
-                host = host.encode("idna").decode("ascii")
+                host = host.encode("idna").decode("ascii").lower()
             except UnicodeError:
                 raise _invalid("The host name is not a valid (internationalised) domain name.") from None
-            if not _HOST_LABELS.fullmatch(host):
+            ip = _parse_numeric_host(host)  # IDNA maps fullwidth digits and dots: "１２７。０。０。１"
+            if ip is not None:
+                host = str(ip)
+            elif not _HOST_LABELS.fullmatch(host):
                 raise _invalid("The host name is not a valid domain name.")
     if port_text:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:

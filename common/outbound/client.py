@@ -182,7 +182,9 @@ def _exchange(
     client = httpx.Client(
         transport=httpx.HTTPTransport(verify=_ssl_context(), retries=0, http1=True, http2=False),
         follow_redirects=False,
-        trust_env=False,  # a proxy from the environment would resolve the name again, unchecked
+        # Proxies from the environment would resolve the name again, unchecked (httpx already ignores
+        # them when given a transport; this keeps it so if that changes).
+        trust_env=False,
         timeout=timeout,
     )
     try:
