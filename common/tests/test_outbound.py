@@ -266,6 +266,20 @@ def test_credentials_in_the_url_are_refused_as_such(url):
     assert (refused.value.code, refused.value.detail.split(" ")[0]) == ("url_invalid", "Credentials")
 
 
+def test_the_request_checks_again_so_a_name_rebound_after_the_input_check_is_refused(monkeypatch):
+    answers = iter([["93.184.215.14"], ["127.0.0.1"]])  # public when validated, loopback when sent
+
+    def rebinding_getaddrinfo(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in next(answers)]
+
+    monkeypatch.setattr(outbound_client.socket, "getaddrinfo", rebinding_getaddrinfo)
+    monkeypatch.setattr(outbound_client.httpx.Client, "send", lambda *a, **k: pytest.fail("connected"))
+    outbound_url_check("http://rebind.example/hook")
+    with pytest.raises(OutboundBlocked) as refused:
+        outbound_request(method="POST", url="http://rebind.example/hook", body=b"{}")
+    assert refused.value.code == "url_host_not_allowed"
+
+
 def test_a_public_name_passes_the_check(fake_dns):
     fake_dns["hooks.example.com"] = ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]
     outbound_url_check("https://hooks.example.com/callback?x=1")
