@@ -7,6 +7,7 @@ OUTBOUND_ALLOWED_PRIVATE_HOSTS.
 
 import datetime as dt
 import ipaddress
+import logging
 import socket
 import ssl
 import threading
@@ -340,6 +341,12 @@ def test_receiver_gets_method_headers_and_body_exactly(receiver):
     assert seen.headers[0] == ("Host", f"127.0.0.1:{receiver.port}")
     assert [h for h in seen.headers if h[0].lower() not in {"host", "content-length"}] == headers
     assert ("Content-Length", str(len(body))) in seen.headers
+
+
+def test_user_urls_and_their_secrets_stay_out_of_the_logs(receiver, caplog):
+    with caplog.at_level(logging.DEBUG):
+        outbound_request(method="POST", url=receiver.url("/hook?token=s3cr3t-in-query"), body=b"{}")
+    assert "s3cr3t" not in caplog.text
 
 
 def test_callers_host_and_framing_headers_are_replaced(receiver):
