@@ -20,8 +20,10 @@ from .services import user_streams_recheck
 
 @receiver(user_logged_out, dispatch_uid="auth_app.streams_on_logout")
 def _streams_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    # Sent before Django deletes the session: name it, so its streams close rather than re-check.
     if user is not None and getattr(user, "pk", None) is not None:
-        user_streams_recheck(user_ids=[user.pk])
+        session_key = getattr(getattr(request, "session", None), "session_key", None)
+        user_streams_recheck(user_ids=[user.pk], ended_session_key=session_key)
 
 
 @receiver(post_save, sender=User, dispatch_uid="auth_app.streams_on_deactivation")

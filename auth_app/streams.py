@@ -15,8 +15,11 @@ consumers get it through `auth_app.ws`). Contracts (stable names):
   unreachable cache raises `ServiceUnavailable`, so the caller decides (close with "try again").
 - `stream_groups(credential) -> list[str]`: the channel-layer groups a stream joins to hear about its
   credential at once: its user's group (`auth.user.<id>`) and, for a token, its session's group.
-  Messages: `SESSION_REVOKED_MESSAGE` (`auth.session_revoked`: close now) and
-  `CREDENTIALS_CHANGED_MESSAGE` (`auth.credentials_changed`: call `stream_credential_is_valid` now).
+- `stream_message_verdict(credential, message) -> "close" | "recheck" | None`: what a stream does
+  with a message from those groups: `auth.session_revoked` closes; `auth.credentials_changed` closes
+  the stream of the Django session it names as logged out (Django sends `user_logged_out` before it
+  deletes the session, so a re-check at that moment would still pass) and has every other stream of
+  the user call `stream_credential_is_valid` now; anything else is not an auth message (None).
   Each stream also re-checks periodically, in case a push was lost.
 """
 
@@ -30,6 +33,7 @@ from typing import Any, Literal
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
 
 from .authentication import _bearer_token, _header_credentials, authenticate_access_token, authenticate_request
 from .models import User
@@ -39,6 +43,7 @@ from .tokens import (
     SESSION_REVOKED_MESSAGE,
     TokenClaims,
     TokenInvalid,
+    session_digest,
     session_group,
     user_group,
 )
@@ -50,9 +55,11 @@ __all__ = [
     "stream_credential_for_request",
     "stream_credential_is_valid",
     "stream_groups",
+    "stream_message_verdict",
 ]
 
 Method = Literal["bearer", "api_key", "session"]
+Verdict = Literal["close", "recheck"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,20 @@ def stream_credential_is_valid(credential: StreamCredential) -> bool:
     # Django's own check: the session still exists and names this active user with a current hash.
     session_user = get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
     return bool(session_user.is_authenticated and session_user.is_active and str(session_user.pk) == credential.user_id)
+
+
+def stream_message_verdict(credential: StreamCredential, message: dict[str, Any]) -> Verdict | None:
+    """What a stream opened with `credential` does with a message from its groups (see the module docstring)."""
+    kind = message.get("type")
+    if kind == SESSION_REVOKED_MESSAGE["type"]:
+        return "close"
+    if kind != CREDENTIALS_CHANGED_MESSAGE["type"]:
+        return None
+    ended = message.get("session")
+    if credential.method == "session" and isinstance(ended, str):
+        if constant_time_compare(ended, session_digest(credential.secret)):
+            return "close"
+    return "recheck"
 
 
 def stream_groups(credential: StreamCredential) -> list[str]:

@@ -22,6 +22,7 @@ from typing import Literal
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
@@ -144,3 +145,8 @@ def session_group(sid: str) -> str:
 def user_group(user_id: object) -> str:
     """The channel-layer group of every open stream of one user, however it authenticated."""
     return f"{USER_GROUP_PREFIX}{user_id}"
+
+
+def session_digest(session_key: str) -> str:
+    """How a logged-out Django session is named in a channel-layer message (never the key itself)."""
+    return salted_hmac("auth_app.streams.session", session_key, algorithm="sha256").hexdigest()

@@ -55,7 +55,7 @@ from django.contrib.auth.models import AnonymousUser
 from common.channels import channel_release, layer_receive, spread_ticks
 from common.errors import ServiceUnavailable
 
-from .streams import StreamCredential, stream_credential_is_valid, stream_groups
+from .streams import StreamCredential, stream_credential_is_valid, stream_groups, stream_message_verdict
 from .tokens import TokenInvalid
 
 __all__ = [
@@ -310,8 +310,13 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         await self.close_with(CLOSE_UNAUTHENTICATED)
 
     async def auth_credentials_changed(self, event: dict[str, Any]) -> None:
-        """Channel-layer message from the auth services: the user's credentials changed; re-check now."""
-        await self._recheck()
+        """Channel-layer message from the auth services: the user's credentials changed. Close if it
+        names this socket's (logged-out) session, else re-check now."""
+        auth: WsAuth = self.scope.get("ws_auth") or WsAuth()
+        if auth.credential is not None and stream_message_verdict(auth.credential, event) == "close":
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+        else:
+            await self._recheck()
 
     async def _authenticated(self, expires_at: float | None, *, credential: StreamCredential | None) -> None:
         self.authenticated = True

@@ -45,12 +45,11 @@ from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from auth_app.streams import (
-    CREDENTIALS_CHANGED_MESSAGE,
-    SESSION_REVOKED_MESSAGE,
     StreamCredential,
     stream_credential_for_request,
     stream_credential_is_valid,
     stream_groups,
+    stream_message_verdict,
 )
 from common.channels import cancel_until_done, channel_release
 from common.errors import ApplicationError, problem_response
@@ -266,11 +265,10 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
                     yield event
             elif message.get("type") == READ_MESSAGE:
                 yield _event(data={k: v for k, v in message.items() if k != "type"}, event="read")
-            elif message.get("type") == SESSION_REVOKED_MESSAGE["type"] or (
-                message.get("type") == CREDENTIALS_CHANGED_MESSAGE["type"] and not await read_only(auth.still_valid)
-            ):
-                yield _revoked_event()
-                return
+            elif (verdict := stream_message_verdict(auth.credential, message)) is not None:
+                if verdict == "close" or not await read_only(auth.still_valid):
+                    yield _revoked_event()
+                    return
     finally:
         for name in groups:
             try:

@@ -22,6 +22,7 @@ from ..tokens import (
     TokenInvalid,
     new_jti,
     session_denylist_add,
+    session_digest,
     session_group,
     token_decode,
     token_encode,
@@ -140,14 +141,18 @@ def _publish_revoked(sids: list[str]) -> None:
     group_send_after_commit([(session_group(sid), dict(SESSION_REVOKED_MESSAGE)) for sid in sids])
 
 
-def user_streams_recheck(*, user_ids: list[Any]) -> None:
+def user_streams_recheck(*, user_ids: list[Any], ended_session_key: str | None = None) -> None:
     """After commit, have every open stream (WebSocket, SSE) of these users re-check its credential now.
 
-    For changes that end some of a user's credentials but not all: a Django session logged out, a
-    password changed (other sessions and every API key end), a key revoked, the user deactivated.
-    Best effort like every push; each stream also re-checks periodically.
+    For changes that end some of a user's credentials but not all: a Django session logged out
+    (`ended_session_key`: its streams close without a re-check), a password changed (other sessions
+    and every API key end), a key revoked, the user deactivated. Best effort like every push; each
+    stream also re-checks periodically.
     """
-    group_send_after_commit([(user_group(user_id), dict(CREDENTIALS_CHANGED_MESSAGE)) for user_id in user_ids])
+    message: dict[str, Any] = dict(CREDENTIALS_CHANGED_MESSAGE)
+    if ended_session_key:
+        message["session"] = session_digest(ended_session_key)
+    group_send_after_commit([(user_group(user_id), dict(message)) for user_id in user_ids])
 
 
 def auth_session_revoke(*, session_id: uuid.UUID | str, reason: str, user: User | None = None) -> None:
