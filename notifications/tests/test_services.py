@@ -314,7 +314,7 @@ def test_a_broadcast_that_hits_a_database_error_is_queued_again_with_a_due_time(
     def down(**kwargs):
         raise OperationalError("the database went away")
 
-    monkeypatch.setattr(services, "notification_broadcast", down)
+    monkeypatch.setattr(services.broadcasts, "notification_broadcast", down)
     services.broadcast_run(broadcast_id=broadcast.pk)
     broadcast.refresh_from_db()
     assert broadcast.status == JobStatus.QUEUED and broadcast.error_code == "database_error"

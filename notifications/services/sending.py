@@ -1,9 +1,7 @@
-"""Writes: send, broadcast, mark read. The contract every other app calls.
+"""Sending one notification or the same one to many users, and marking them read.
 
-Persist, then push: each notification row commits first, then `common.channels.group_send_after_commit`
-publishes it to the recipient's group (`notifications.user.<id>`). Sequence numbers come from a per-user counter row
-whose lock is held until commit, so a user's seqs commit in order with no gaps: a client that has
-seen seq N can always fetch N-1 from the database.
+Rows commit first, pushes follow after commit (see the package docstring); the seq of each row comes
+from the recipient's counter row, locked until commit.
 """
 
 from __future__ import annotations
@@ -16,20 +14,18 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from auth_app.selectors import user_active_ids
 from common.channels import group_send_after_commit
-from common.errors import FieldError, PermissionDenied, ValidationFailed
-from common.jobs import job_claim, job_enqueue, job_fail, job_requeue, job_succeed, retry_delay
+from common.errors import FieldError, ValidationFailed
 from common.serialization import json_dumps
 from common.serializers import storable_text_problem
 
-from .models import Broadcast, Notification, NotificationCounter
-from .push import notification_message, read_message, user_group
-from .selectors import as_uuid, notification_get, with_read_state
-from .serializers import notification_payload
+from ..models import Notification, NotificationCounter
+from ..push import notification_message, read_message, user_group
+from ..selectors import as_uuid, notification_get, with_read_state
+from ..serializers import notification_payload
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 KIND_MAX_CHARS = 64
@@ -201,103 +197,6 @@ def _dedupe_key(value: Any) -> uuid.UUID | None:
     if key is None:
         raise _invalid("dedupe_key", "dedupe_key must be a UUID.")
     return key
-
-
-def notification_create(
-    *,
-    actor: Any,
-    kind: str,
-    title: str,
-    body: str = "",
-    data: dict[str, Any] | None = None,
-    user_id: Any = None,
-    broadcast: bool = False,
-) -> Notification | uuid.UUID:
-    """What `POST /notifications` does: check who may target whom, validate, then send or queue.
-
-    A user may notify only themselves; staff may name any user or broadcast to every active user.
-    A broadcast is validated here and becomes a `Broadcast` row whose job runs after commit; returns
-    the row's id (also the dedupe key of what it writes). Otherwise returns the stored notification.
-    """
-    if broadcast:
-        if not actor.is_staff:
-            raise PermissionDenied("Only staff may broadcast.", code="broadcast_forbidden")
-        if user_id is not None:
-            raise _invalid("user_id", "Leave out user_id when broadcast is true.")
-        return broadcast_create(actor=actor, **_clean_content(kind=kind, title=title, body=body, data=data)).pk
-    target = actor.pk if user_id is None else _user_pk(user_id)
-    if target != actor.pk and not actor.is_staff:
-        raise PermissionDenied("Only staff may notify another user.", code="recipient_forbidden")
-    return notification_send(user_id=target, kind=kind, title=title, body=body, data=data)
-
-
-def notification_broadcast(
-    *,
-    kind: str,
-    title: str,
-    body: str = "",
-    data: dict[str, Any] | None = None,
-    batch_size: int | None = None,
-    broadcast_id: Any = None,
-) -> int:
-    """Send the same notification to every active user, `batch_size` users per transaction.
-
-    Each user gets their own row and seq, pushed to their own group (no all-users group). With a
-    `broadcast_id` (a UUID; the task always passes one) a re-run skips the users who already have
-    it, so a retried or redelivered task sends nobody the notification twice. Returns the number of
-    notifications written by this run.
-    """
-    content = _clean_content(kind=kind, title=title, body=body, data=data)
-    size = min(batch_size or settings.NOTIFICATIONS_BROADCAST_BATCH_SIZE, settings.NOTIFICATIONS_BROADCAST_BATCH_SIZE)
-    total = 0
-    last_pk: Any = None
-    while True:
-        pks = user_active_ids(after=last_pk, limit=size)
-        if not pks:
-            return total
-        total += len(notification_send_many(user_ids=pks, dedupe_key=broadcast_id, **content))
-        last_pk = pks[-1]
-
-
-@transaction.atomic
-def broadcast_create(*, actor: Any, kind: str, title: str, body: str, data: dict[str, Any]) -> Broadcast:
-    """Record a validated broadcast and queue its job for after commit (see `broadcast_run`)."""
-    broadcast = Broadcast.objects.create(created_by=actor, kind=kind, title=title, body=body, data=data)
-    job_enqueue(broadcast)
-    return broadcast
-
-
-def broadcast_run(*, broadcast_id: Any) -> Broadcast | None:
-    """Run a queued broadcast (its task calls this); None when another run has it or it is done.
-
-    Claimed with one UPDATE (common.jobs), so a duplicate delivery does nothing; a re-run after a
-    crash resumes, skipping users who already have it (the row's id is the dedupe key). A database
-    error is retried NOTIFICATIONS_BROADCAST_MAX_ATTEMPTS times in all, then the row is `failed`.
-    """
-    job = job_claim(Broadcast, broadcast_id)
-    if job is None:
-        return None
-    try:
-        notification_broadcast(kind=job.kind, title=job.title, body=job.body, data=job.data, broadcast_id=job.pk)
-    except OperationalError as exc:
-        retry_in = None
-        if job.attempts < settings.NOTIFICATIONS_BROADCAST_MAX_ATTEMPTS:
-            retry_in = retry_delay(
-                job.attempts,
-                base=settings.NOTIFICATIONS_BROADCAST_RETRY_BASE_SECONDS,
-                maximum=settings.NOTIFICATIONS_BROADCAST_RETRY_MAX_SECONDS,
-            )
-        job_fail(job, code="database_error", message=str(exc), retry_in=retry_in)
-        if retry_in is not None:
-            job_enqueue(job, countdown=retry_in)
-        return job
-    job_succeed(job, sent_count=Notification.objects.filter(dedupe_key=job.pk).count())
-    return job
-
-
-def broadcast_requeue(*, broadcast: Broadcast) -> bool:
-    """An operator's re-run of a finished or failed broadcast (users who have it are skipped)."""
-    return job_requeue(broadcast)
 
 
 def notification_mark_read(*, user: Any, notification_id: Any) -> Notification:
