@@ -75,37 +75,6 @@ class RequestIdMiddleware(HookMiddleware):
         return response
 
 
-class RequestSizeLimitMiddleware(HookMiddleware):
-    """Refuses a declared body larger than API_MAX_BODY_BYTES with 413 before anything reads it.
-
-    DRF reads JSON from the raw stream, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE, so the limit is
-    enforced here. Views that accept larger bodies (file uploads) set `max_body_bytes` on the view.
-    """
-
-    def before(self, request: HttpRequest) -> HttpResponseBase | None:
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        try:
-            length = int(declared)
-        except ValueError:
-            return problem_response(status=400, code="bad_request", detail="Content-Length is not a number.")
-        limit = self._limit_for(request)
-        if length > limit:
-            return problem_response(
-                status=413,
-                code="payload_too_large",
-                detail=f"The request body is {length} bytes; the limit here is {limit} bytes.",
-            )
-        return None
-
-    @staticmethod
-    def _limit_for(request: HttpRequest) -> int:
-        match = resolve_request(request)
-        if match is None:
-            return int(settings.API_MAX_BODY_BYTES)
-        view_class = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
-        return int(getattr(view_class, "max_body_bytes", None) or settings.API_MAX_BODY_BYTES)
-
-
 class ContentSecurityPolicyMiddleware(HookMiddleware):
     """Adds the CSP header to the HTML pages we serve (docs, admin, browsable API, bin inspector)."""
 

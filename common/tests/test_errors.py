@@ -79,15 +79,7 @@ def test_method_not_allowed_plain_django_view_keeps_allow(client):
     assert response["Allow"] == "GET" and "DELETE" in body["detail"]
 
 
-def test_body_over_the_limit_is_413(client, settings):
-    settings.API_MAX_BODY_BYTES = 64
-    response = client.post("/api/v1/test/ping", {"x": "y" * 100}, "application/json")
-    assert_problem(response, 413, "payload_too_large")
-    assert client.post("/api/v1/test/ping", {"x": "y"}, "application/json").status_code == 200
-
-
-def test_non_numeric_content_length_is_400(client):
-    assert_problem(client.get("/api/v1/test/ping", CONTENT_LENGTH="lots"), 400, "bad_request")
+# Body limits (413, a non-numeric Content-Length) are refused before Django: test_asgi_guard.py, test_wsgi_guard.py.
 
 
 def test_unsupported_media_type_is_415(client):
