@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed
 from django.urls import Resolver404, ResolverMatch, resolve
 
-from .errors import problem_response
+from .errors import as_service_unavailable, problem_response
 from .logging import request_id_var
 
 GetResponse = Callable[[HttpRequest], Any]
@@ -89,8 +89,21 @@ class ProblemDetailsMiddleware(HookMiddleware):
 
     Django's class-based views and `require_http_methods` answer a wrong method with a bare
     `HttpResponseNotAllowed`; this keeps its `Allow` header and gives it the common body. Other
-    responses pass untouched (a webhook bin may answer with any status and body on purpose).
+    responses pass untouched (a webhook bin may answer with any status and body on purpose). A view
+    that raises because the database is unreachable gets 503 `service_unavailable` (`process_exception`).
     """
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
+        """A plain Django view that hit an unreachable database: 503 service_unavailable, not a 500.
+
+        (DRF views get the same from `drf_exception_handler`.)
+        """
+        unavailable = as_service_unavailable(exception)
+        if unavailable is None:
+            return None
+        return problem_response(
+            status=unavailable.status, code=unavailable.code, detail=unavailable.detail, headers=unavailable.headers
+        )
 
     def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if isinstance(response, HttpResponseNotAllowed):

@@ -27,6 +27,7 @@ the connection back after each call, so an open stream holds no database connect
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -43,6 +44,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from common.channels import cancel_until_done, channel_release
 from common.errors import ApplicationError, problem_response
+from common.net import client_ip
+from common.streams import StreamLease, StreamsFull, stream_slots_acquire
 
 from .push import NOTIFICATION_MESSAGE, READ_MESSAGE, user_group
 from .stream import Payload, Position, clamp_position, read_only
@@ -303,6 +306,13 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
         OPEN_STREAMS.pop(channel, None)
 
 
+async def _leased(lease: StreamLease, events: AsyncIterator[str]) -> AsyncIterator[str]:
+    """`events`, holding the stream's slots while it runs and giving them back when it ends."""
+    async with lease.held(), contextlib.aclosing(events) as stream:  # type: ignore[type-var]
+        async for event in stream:
+            yield event
+
+
 @csrf_exempt  # GET only; other methods get 405, not a CSRF 403
 async def notification_events(request: HttpRequest) -> HttpResponseBase:
     """Open the user's notification stream (see `NotificationEventsSchemaView` for the documentation)."""
@@ -334,7 +344,18 @@ async def notification_events(request: HttpRequest) -> HttpResponseBase:
             detail="Last-Event-ID and `after` must be a notification seq (a whole number >= 0).",
         )
     after_seq = header if header is not None else query
-    response = StreamingHttpResponse(event_stream(auth, after_seq), content_type=EVENT_STREAM)
+    try:  # one of the user's and the client IP's stream slots (common.streams), or 429 / 503 before streaming
+        lease = await stream_slots_acquire(user_id=auth.user.pk, ip=client_ip(request))
+    except StreamsFull as full:
+        return problem_response(
+            status=429,
+            code="too_many_streams",
+            detail=f"This {full.which} already has {full.limit} open streams; close one first.",
+            headers={"Retry-After": str(full.retry_after)},
+        )
+    except ApplicationError as exc:  # the cache (Redis) is unreachable: 503
+        return problem_response(status=exc.status, code=exc.code, detail=exc.detail, headers=exc.headers)
+    response = StreamingHttpResponse(_leased(lease, event_stream(auth, after_seq)), content_type=EVENT_STREAM)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
