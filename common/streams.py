@@ -28,7 +28,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 
 from common.errors import ServiceUnavailable
 
@@ -83,7 +83,7 @@ class _RedisSlots:
         self._script: Any = None
 
     def _client(self) -> Any:
-        return cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+        return caches["default"]._cache.get_client(write=True)  # type: ignore[attr-defined]
 
     def acquire(self, keys: list[str], caps: list[int], member: str, lease: float) -> int:
         client = self._client()
@@ -145,7 +145,7 @@ _memory_slots = _MemorySlots()
 
 
 def _backend() -> _RedisSlots | _MemorySlots:
-    return _redis_slots if "redis" in type(cache).__module__ else _memory_slots
+    return _redis_slots if "redis" in type(caches["default"]).__module__ else _memory_slots
 
 
 def _call(func: Any, *args: Any) -> Any:
@@ -212,6 +212,7 @@ class StreamLease:
 
 async def stream_slots_acquire(*, user_id: Any, ip: str) -> StreamLease:
     """Take a stream slot for `user_id` and for client `ip`; see the module docstring."""
+    cache = caches["default"]
     keys = [cache.make_key(f"streams:user:{user_id}"), cache.make_key(f"streams:ip:{_ip_key(ip)}")]
     caps = [int(settings.STREAMS_MAX_PER_USER), int(settings.STREAMS_MAX_PER_IP)]
     member = uuid.uuid4().hex
