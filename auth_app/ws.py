@@ -60,6 +60,7 @@ from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from redis.exceptions import RedisError
 
 from common.channels import channel_release, layer_receive, spread_ticks
 from common.errors import ServiceUnavailable
@@ -195,6 +196,16 @@ class _ResolveUser:
         return await self.inner(scope, receive, send)
 
 
+async def _close_unavailable(scope: Any, receive: Any, send: Any) -> None:
+    """Accept the handshake (with the bearer subprotocol when offered) and close it with 1013."""
+    message = await receive()
+    if message.get("type") != "websocket.connect":
+        return
+    auth: WsAuth = scope.get("ws_auth") or WsAuth()
+    await send({"type": "websocket.accept", "subprotocol": BEARER_SUBPROTOCOL if auth.bearer_offered else None})
+    await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
+
+
 def _frame_refusal(text: str | None, data: bytes | None, *, authenticated: bool) -> int | None:
     """The close code for a frame refused before it is parsed, or None to parse it (module docstring)."""
     limit = int(settings.WS_MAX_MESSAGE_BYTES if authenticated else settings.WS_AUTH_MESSAGE_MAX_BYTES)
@@ -252,7 +263,12 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         sources = [receive]
         if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
+            try:
+                self.channel_name = await self.channel_layer.new_channel()
+            except (RedisError, OSError):  # the layer's Redis is unreachable: 1013, not a handshake 500
+                logger.warning("auth: channel layer unavailable; closing the socket with 1013", exc_info=True)
+                await _close_unavailable(scope, receive, send)
+                return
             self.channel_receive = functools.partial(layer_receive, self.channel_layer, self.channel_name)
             sources.append(self.channel_receive)
         try:

@@ -155,10 +155,7 @@ def _call(func: Any, *args: Any) -> Any:
     try:
         return func(*args)
     except (RedisError, OSError) as exc:
-        retry_after = {"Retry-After": str(int(settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS))}
-        raise ServiceUnavailable(
-            "The stream registry (cache) is unavailable; retry later.", headers=retry_after
-        ) from exc
+        raise ServiceUnavailable("The stream registry (cache) is unavailable; retry later.") from exc
 
 
 _in_thread = sync_to_async(_call, thread_sensitive=False)

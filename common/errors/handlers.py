@@ -4,7 +4,6 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -102,10 +101,7 @@ def as_service_unavailable(exc: BaseException) -> ServiceUnavailable | None:
     if not isinstance(exc, _unavailable_types()):
         return None
     logger.warning("database unavailable: %s", type(exc).__name__, exc_info=exc)
-    retry_after = str(int(getattr(settings, "SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS", 5)))
-    return ServiceUnavailable(
-        "The database is unavailable; retry later.", code="service_unavailable", headers={"Retry-After": retry_after}
-    )
+    return ServiceUnavailable("The database is unavailable; retry later.")
 
 
 def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
