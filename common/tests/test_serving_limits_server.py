@@ -308,9 +308,8 @@ async def test_a_dead_redis_refuses_streams_and_they_come_back_with_it(user):
         with running_server(env) as base:
             uri = base.replace("http", "ws") + "/ws/notifications"
             assert await _ws_close_code(uri, token) == 1013
-            sse = urllib.request.Request(
-                base + "/api/v1/notifications/events", headers={"Authorization": f"Bearer {token}"}
-            )  # noqa: S310
+            events = base + "/api/v1/notifications/events"
+            sse = urllib.request.Request(events, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
             _assert_unavailable(*await asyncio.to_thread(_open, sse))
 
             forwarder.start()
