@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(env: dict[str, str | None], args: tuple[str, ...] = (), port: int | None = None) -> Iterator[str]:
+def running_server(env: Mapping[str, str | None], args: tuple[str, ...] = (), port: int | None = None) -> Iterator[str]:
     """uvicorn on 127.0.0.1:<port>; `env` entries override the test's environment (None removes one)."""
     port = port or free_port()
     environment = {**os.environ, "SECRET_KEY": TEST_SECRET_KEY, "LOG_LEVEL": "ERROR", "DJANGO_READ_DOT_ENV": "false"}
