@@ -48,7 +48,7 @@ def _environ(path: str, body: bytes, **extra: str) -> dict[str, Any]:
 
 def test_an_oversize_content_length_is_413_unread(settings):
     settings.API_MAX_BODY_BYTES = 64
-    environ = _environ(PING, b"x" * 1000, CONTENT_LENGTH="1000")
+    environ = _environ(PING, b"x" * 65, CONTENT_LENGTH="65")
 
     status, headers, body = _call(RequestGuardWSGI(lambda e, s: pytest.fail("reached Django")), environ)
 
@@ -56,6 +56,7 @@ def test_an_oversize_content_length_is_413_unread(settings):
     assert headers["Connection"] == "close"
     assert json.loads(body)["code"] == "payload_too_large"
     assert environ["wsgi.input"].consumed == 0
+    assert json.loads(body)["detail"] == "The request body is 65 bytes; the limit here is 64 bytes."
 
 
 def test_an_oversize_chunked_body_is_413_after_at_most_the_limit_and_a_chunk(settings):
