@@ -32,7 +32,7 @@ from django.core.cache import caches
 
 from common.errors import ServiceUnavailable
 
-__all__ = ["StreamLease", "StreamsFull", "stream_slots_acquire"]
+__all__ = ["StreamLease", "StreamsFull", "stream_slots_acquire", "streams_forget_all"]
 
 # Members whose lease ran out are dropped, then every key must be under its cap, then the member is
 # added under every key. Returns 0, or the 1-based index of the first key at its cap.
@@ -142,6 +142,12 @@ class _MemorySlots:
 
 _redis_slots = _RedisSlots()
 _memory_slots = _MemorySlots()
+
+
+def streams_forget_all() -> None:
+    """Empty the embedded mode's in-process counters (tests; Redis's go with the cache's flush)."""
+    with _memory_slots._lock:
+        _memory_slots._sets.clear()
 
 
 def _backend() -> _RedisSlots | _MemorySlots:

@@ -14,18 +14,10 @@ from auth_app.ws import (
     CLOSE_TOO_MANY_STREAMS,
     CLOSE_UNAUTHENTICATED,
 )
-from common import streams
 
 from .test_ws import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _empty_stream_counters():
-    streams._memory_slots._sets.clear()
-    yield
-    streams._memory_slots._sets.clear()
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ Used by bench/limits/run.sh; prints a Markdown table. See there for the columns.
 from __future__ import annotations
 
 import argparse
-import errno
-import select
-import socket
+import sys
 import time
-from collections.abc import Iterator
+from pathlib import Path
 
-CHUNK = 64 * 1024
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from common.tests.rawhttp import body_chunks, request_head, send_until_answered  # noqa: E402
+
 ROUTES = ["/api/v1/auth/login", "/api/v1/notifications/events", "/health/live"]
 
 
@@ -31,52 +31,6 @@ def reset_peak(pid: int) -> None:
         sink.write("5")
 
 
-def body(size: int, chunked: bool) -> Iterator[bytes]:
-    piece = b"x" * CHUNK
-    for _ in range(size // CHUNK):
-        yield b"%x\r\n%s\r\n" % (CHUNK, piece) if chunked else piece
-    if chunked:
-        yield b"0\r\n\r\n"
-
-
-def send(port: int, path: str, size: int, chunked: bool) -> tuple[int, int, float]:
-    """(status, body bytes sent, seconds until the response was complete)."""
-    framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}"
-    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{framing}\r\n\r\n"
-    sock = socket.create_connection(("127.0.0.1", port))
-    sock.sendall(head.encode())
-    sock.setblocking(False)
-    chunks, pending, sent, received, sending = body(size, chunked), b"", 0, b"", True
-    started = time.perf_counter()
-    while time.perf_counter() - started < 60:
-        readable, writable, _ = select.select([sock], [sock] if sending else [], [], 1.0)
-        if readable:
-            try:
-                data = sock.recv(65536)
-            except ConnectionResetError:
-                data = b""
-            received += data
-            if not data or b"\r\n\r\n" in received and received.split(b"\r\n\r\n", 1)[1].endswith(b"}"):
-                break
-        if writable and sending:
-            pending = pending or next(chunks, b"")
-            if not pending:
-                sending = False
-                continue
-            try:
-                count = sock.send(pending)
-            except OSError as exc:
-                if exc.errno not in (errno.EPIPE, errno.ECONNRESET):
-                    raise
-                sending = False
-                continue
-            sent, pending = sent + count, pending[count:]
-    elapsed = time.perf_counter() - started
-    sock.close()
-    status = int(received.split(b" ", 2)[1]) if received else 0
-    return status, sent, elapsed
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
@@ -91,7 +45,10 @@ def main() -> None:
             before_rss = proc_field(args.server_pid, "status", "VmRSS")
             reset_peak(args.server_pid)
             before_read = proc_field(args.server_pid, "io", "rchar")
-            status, sent, elapsed = send(args.port, path, size, chunked)
+            answer = send_until_answered(
+                args.port, request_head(path, size=size, chunked=chunked), body_chunks(size, chunked=chunked), wait=60
+            )
+            status, sent, elapsed = answer.status, answer.sent, answer.seconds
             time.sleep(0.5)  # let the server finish closing the connection before reading its counters
             read = proc_field(args.server_pid, "io", "rchar") - before_read
             grown = proc_field(args.server_pid, "status", "VmHWM") - before_rss

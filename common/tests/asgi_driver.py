@@ -27,7 +27,12 @@ class Exchange:
 
 
 def http_scope(
-    path: str, *, method: str = "POST", headers: list[tuple[str, str]] | None = None, client: str = "127.0.0.1"
+    path: str,
+    *,
+    method: str = "POST",
+    headers: list[tuple[str, str]] | None = None,
+    client: str = "127.0.0.1",
+    query: str = "",
 ) -> dict[str, Any]:
     return {
         "type": "http",
@@ -37,7 +42,7 @@ def http_scope(
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers or []]
         + [(b"host", b"testserver")],

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import json
 import os
-import select
 import socket
 import threading
 import time
@@ -27,6 +25,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from .rawhttp import body_chunks, request_head, send_until_answered
 from .servers import CLOSED, TEST_SECRET_KEY, free_port, running_server
 
 USING_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
@@ -55,76 +54,15 @@ def _access_token(user_id: Any) -> str:
     return token
 
 
-# --- a raw HTTP client that keeps sending until it is answered ---------------------------------------
+# --- bodies -------------------------------------------------------------------------------------------
 
 
-def _chunked(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
-    piece = b"x" * size
-    for _ in range(total // size):
-        yield b"%x\r\n%s\r\n" % (size, piece)
-    yield b"0\r\n\r\n"
-
-
-def _plain(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
-    piece = b"x" * size
-    for _ in range(total // size):
-        yield piece
-
-
-def _send_until_answered(base: str, head: bytes, body: Iterator[bytes]) -> tuple[int, dict[str, Any], int]:
-    """Send `head`, then `body` as fast as the connection takes it, reading whenever a response comes.
-
-    Returns (status, JSON body, body bytes sent). Stops sending once the response is complete or the
-    server closes the connection; fails if no complete response arrives within WAIT.
-    """
+def _send(base: str, path: str, *, chunked: bool) -> tuple[int, dict[bytes, bytes], dict[str, Any], int]:
     port = int(base.rsplit(":", 1)[1])
-    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
-    sock.sendall(head)
-    sock.setblocking(False)
-    sent, pending, received, sending = 0, b"", b"", True
-    deadline = time.monotonic() + WAIT
-    try:
-        while time.monotonic() < deadline:
-            readable, writable, _ = select.select([sock], [sock] if sending else [], [], 1.0)
-            if readable:
-                try:
-                    data = sock.recv(65536)
-                except ConnectionResetError:
-                    data = b""
-                received += data
-                if _complete(received) or not data:
-                    break
-            if writable and sending:
-                pending = pending or next(body, b"")
-                if not pending:
-                    sending = False
-                    continue
-                try:
-                    count = sock.send(pending)
-                except OSError as exc:  # the server closed its side: stop sending, read the answer
-                    assert exc.errno in (errno.EPIPE, errno.ECONNRESET), exc
-                    sending = False
-                    continue
-                sent, pending = sent + count, pending[count:]
-    finally:
-        sock.close()
-    assert _complete(received), f"no complete response after sending {sent} bytes: {received[:300]!r}"
-    head_bytes, _, payload = received.partition(b"\r\n\r\n")
-    status = int(head_bytes.split(b" ", 2)[1])
-    headers = dict(line.split(b": ", 1) for line in head_bytes.split(b"\r\n")[1:])
-    return status, {"headers": headers, "json": json.loads(payload)}, sent
-
-
-def _complete(received: bytes) -> bool:
-    head, separator, payload = received.partition(b"\r\n\r\n")
-    if not separator:
-        return False
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b": ")
-        if name.lower() == b"content-length":
-            return len(payload) >= int(value)
-    return False
+    head = request_head(path, size=BODY, chunked=chunked)
+    answer = send_until_answered(port, head, body_chunks(BODY, chunked=chunked), wait=WAIT)
+    assert answer.complete, f"no complete response after sending {answer.sent} bytes: {answer.received[:300]!r}"
+    return answer.status, answer.headers, json.loads(answer.payload), answer.sent
 
 
 @pytest.fixture(scope="module")
@@ -138,27 +76,18 @@ def embedded_server(tmp_path_factory) -> Iterator[str]:
 
 @pytest.mark.parametrize("path", ["/api/v1/auth/login", "/health/live"])
 def test_a_200_mb_content_length_is_refused_before_the_body_is_read(embedded_server, path):
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {BODY}\r\n\r\n"
-    ).encode()
+    status, headers, problem, sent = _send(embedded_server, path, chunked=False)
 
-    status, response, sent = _send_until_answered(embedded_server, head, _plain(BODY))
-
-    assert status == 413 and response["json"]["code"] == "payload_too_large"
-    assert response["headers"][b"connection"] == b"close"
+    assert status == 413 and problem["code"] == "payload_too_large"
+    assert headers[b"connection"] == b"close"
     assert sent < SENT_AT_MOST
 
 
 @pytest.mark.parametrize("path", ["/api/v1/auth/login", "/health/live"])
 def test_a_200_mb_chunked_body_is_refused_once_it_passes_the_limit(embedded_server, path):
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        "Transfer-Encoding: chunked\r\n\r\n"
-    ).encode()
+    status, _headers, problem, sent = _send(embedded_server, path, chunked=True)
 
-    status, response, sent = _send_until_answered(embedded_server, head, _chunked(BODY))
-
-    assert status == 413 and response["json"]["code"] == "payload_too_large"
+    assert status == 413 and problem["code"] == "payload_too_large"
     assert LIMIT < sent < SENT_AT_MOST  # it had to send past the limit, and was stopped soon after
 
 

@@ -11,16 +11,14 @@ from common import streams
 from common.errors import ServiceUnavailable
 from common.streams import StreamsFull, stream_slots_acquire
 
-from .test_health import CLOSED, redis_cache_at
+from .servers import CLOSED
+from .test_health import redis_cache_at
 
 
 @pytest.fixture(autouse=True)
-def _empty_counters(settings):
-    streams._memory_slots._sets.clear()  # the cache fixture empties Redis; this is the embedded twin
+def _small_caps(settings):
     settings.STREAMS_MAX_PER_USER = 3
     settings.STREAMS_MAX_PER_IP = 5
-    yield
-    streams._memory_slots._sets.clear()
 
 
 class Clock:

@@ -6,19 +6,11 @@ import json
 
 import pytest
 
-from common import streams
 from notifications import sse
 
 from .test_sse import Stream, _open_stream_channel
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _empty_stream_counters():
-    streams._memory_slots._sets.clear()
-    yield
-    streams._memory_slots._sets.clear()
 
 
 async def _refused(stream: Stream) -> tuple[dict[str, str], dict]:
