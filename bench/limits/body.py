@@ -64,9 +64,8 @@ def websocket_frames(port: int, pid: int, size_mb: int, parallel: int) -> None:
     print()
     print("| WebSocket frames before auth | close codes | server read MiB | RSS + MiB | time s |")
     print("|---|---|---:|---:|---:|")
-    print(
-        f"| {parallel} x {size_mb} MB | {sorted(set(codes), key=str)} | {read / 2**20:.2f} | {max(0, grown) / 1024:.2f} | {elapsed:.2f} |"
-    )
+    closes = sorted(set(codes), key=str)
+    print(f"| {parallel} x {size_mb} MB | {closes} | {read / 2**20:.2f} | {max(0, grown) / 1024:.2f} | {elapsed:.2f} |")
 
 
 def main() -> None:

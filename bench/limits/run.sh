@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A 200 MB request body against the serving path: how much the server reads before its 413, and how
-# much its memory grows. One uvicorn process (the Makefile's flags) pinned to SERVER_CPU, the client
+# much its memory grows; then 4 unauthenticated WebSockets each sending one 16 MB frame. One uvicorn process (the Makefile's flags) pinned to SERVER_CPU, the client
 # (bench/limits/body.py) to CLIENT_CPU. Embedded mode unless DATABASE_URL / REDIS_URL are set.
 #
 #   bash bench/limits/run.sh                  # 200 MB, by Content-Length and chunked, two routes
