@@ -19,6 +19,9 @@ leaves the group and stops receiving, and when the generator runs again it sends
 and ends with `event: error` `{"code": "slow_consumer"}`; the client reconnects with `Last-Event-ID`
 and the database replays the rest.
 
+Each stream holds one of its user's and its client IP's slots (common.streams; 429 `too_many_streams`
+past a cap, 503 when Redis is unreachable, both before streaming), released when the stream ends.
+
 When the client goes away Django cancels the response task; the generator's `finally` leaves the group,
 stops the drain task and forgets the channel. Database reads go through `stream.read_only`, which hands
 the connection back after each call, so an open stream holds no database connection.
@@ -350,7 +353,8 @@ async def notification_events(request: HttpRequest) -> HttpResponseBase:
         return problem_response(
             status=429,
             code="too_many_streams",
-            detail=f"This {full.which} already has {full.limit} open streams; close one first.",
+            detail=f"This {'account' if full.which == 'user' else 'client address'} already has {full.limit} "
+            "open streams (WebSockets included); close one first.",
             headers={"Retry-After": str(full.retry_after)},
         )
     except ApplicationError as exc:  # the cache (Redis) is unreachable: 503
