@@ -69,6 +69,13 @@ class TokenPairSerializer(serializers.Serializer[Any]):
     expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
 
 
+class LoginResponseSerializer(TokenPairSerializer):
+    device_token = serializers.CharField(
+        help_text="Device token of this client for this account: send it as `X-Device-Token` on later logins "
+        "to be exempt from the account-wide lockout. Also set as the HttpOnly cookie `auth_device`."
+    )
+
+
 class RegisterResponseSerializer(TokenPairSerializer):
     user = UserSerializer()
 
