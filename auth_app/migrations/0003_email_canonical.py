@@ -2,16 +2,17 @@
 
 A frozen copy of the rule at the time of writing (migrations must not change when the app code does):
 ASCII local part lower-cased, domain IDNA-encoded with UTS #46. A row whose address has no canonical
-form (a non-ASCII local part), or whose canonical form another row already holds (the `mıssıs1@`
-duplicates of `missis1@`), is left as it is and listed on stdout: no login can reach it any more
+form (a non-ASCII local part), or whose canonical form another row already holds (`ada@BÜCHER.de`
+beside `ada@xn--bcher-kva.de`), is left as it is and listed on stdout: no login can reach it any more
 (lookups use the canonical form), and an operator decides by hand (rename it in the admin or delete it).
-Rows are visited oldest first, so the first account keeps the address.
+Of a clash, the row already holding the address in another case keeps it, otherwise the oldest.
 """
 
 import re
 
 import idna
 from django.db import migrations
+from django.db.models.functions import Lower
 
 _ASCII_LOCAL_RE = re.compile(r"^[\x21-\x7e]+$")
 
@@ -29,17 +30,19 @@ def _canonical(email):
 
 def canonicalise(apps, schema_editor):
     User = apps.get_model("auth_app", "User")
-    taken = set(User.objects.values_list("email", flat=True))
-    for pk, email in User.objects.order_by("created_at", "pk").values_list("pk", "email").iterator():
-        canonical = _canonical(email)
+    rows = [(pk, email, _canonical(email)) for pk, email in User.objects.order_by("created_at", "pk").values_list("pk", "email")]
+    # A row already holding the address in another case keeps it; otherwise the oldest row wins.
+    rows.sort(key=lambda row: row[2] is None or row[1].lower() != row[2])
+    for pk, email, canonical in rows:
         if canonical == email:
             continue
-        if canonical is None or canonical in taken:
+        clash = canonical is not None and (
+            User.objects.annotate(folded=Lower("email")).filter(folded=canonical).exclude(pk=pk).exists()
+        )
+        if canonical is None or clash:
             print(f"\n  auth_app 0003: user {pk} keeps the non-canonical address {email!r}; resolve it by hand")
             continue
         User.objects.filter(pk=pk).update(email=canonical)
-        taken.discard(email)
-        taken.add(canonical)
 
 
 class Migration(migrations.Migration):

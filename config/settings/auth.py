@@ -18,6 +18,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The browser sign-in page (Django session) for any user; pages of our own redirect there with ?next=.
+LOGIN_URL = "/accounts/login"
+LOGIN_REDIRECT_URL = "/accounts/login"  # without a (safe) `next`, the page shows who is signed in
+LOGOUT_REDIRECT_URL = "/accounts/login"
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
 JWT_ISSUER = env.str("JWT_ISSUER", default="api-platform")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="api-platform")

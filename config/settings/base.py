@@ -36,7 +36,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "auth_app.apps.PlatformAdminConfig",  # django.contrib.admin; its login shares the API login limits
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
