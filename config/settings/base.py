@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env, env_int, env_rate, env_seconds, env_url
+from config.env import env, env_int, env_rate, env_seconds, env_url, private_file_create
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = BASE_DIR / "var"
@@ -99,7 +99,8 @@ DATABASE_URL = env_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}", ("
 EMBEDDED_DATABASE = DATABASE_URL.startswith("sqlite")
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if EMBEDDED_DATABASE:
-    VAR_DIR.mkdir(exist_ok=True)
+    VAR_DIR.mkdir(mode=0o700, exist_ok=True)
+    private_file_create(DATABASES["default"]["NAME"])  # 0600 before SQLite creates it with the umask's mode
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the one writer; the busy timeout waits instead of failing.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
