@@ -72,7 +72,8 @@ def test_the_page_shares_the_api_login_limits(rate_limits_on, user, password):
     response = sign_in(Client(), user.email, password)
     assert response.status_code == 429
     assert "Retry-After" in response
-    response = Client().post("/api/v1/auth/login", {"email": user.email, "password": password})
+    login = {"email": user.email, "password": password}
+    response = Client().post("/api/v1/auth/login", login, content_type="application/json")
     assert response.status_code == 429
 
 

@@ -35,7 +35,7 @@ class MeView(APIView):
         examples=[example("Account", EXAMPLE_USER, status="200")],
     )
     def get(self, request: Request) -> Response:
-        return Response(UserSerializer(request.user).data)  # type: ignore[arg-type]
+        return Response(UserSerializer(request.user).data)
 
     @extend_schema(
         tags=TAGS,
