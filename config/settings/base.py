@@ -296,6 +296,7 @@ CORS_ALLOW_HEADERS = (
     "idempotency-key",
     "last-event-id",
     "x-api-key",
+    "x-device-token",
     "x-request-id",
 )
 CORS_EXPOSE_HEADERS = [
