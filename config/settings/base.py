@@ -181,6 +181,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Row-first jobs (common/jobs.py): a `processing` row whose worker has been silent this long is taken
+# over (default: the task time limit plus a minute); `queued` rows this far past due are re-queued by
+# the sweeper, which runs every JOBS_SWEEP_INTERVAL_SECONDS and sends at most JOBS_SWEEP_BATCH_SIZE per model.
+JOBS_LEASE_SECONDS = env_int("JOBS_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 60)
+JOBS_SWEEP_AFTER_SECONDS = env_int("JOBS_SWEEP_AFTER_SECONDS", 120)
+JOBS_SWEEP_INTERVAL_SECONDS = env_int("JOBS_SWEEP_INTERVAL_SECONDS", 60)
+JOBS_SWEEP_BATCH_SIZE = env_int("JOBS_SWEEP_BATCH_SIZE", 500)
+CELERY_BEAT_SCHEDULE["common-jobs-sweep"] = {
+    "task": "common.tasks.jobs_sweep_task",
+    "schedule": float(JOBS_SWEEP_INTERVAL_SECONDS),
+}
 
 
 EMAIL_BACKEND = env.str(
@@ -283,6 +294,10 @@ RATELIMIT_IP_META_KEY = "common.ratelimit.client_ip"
 RATELIMIT_VIEW = "common.errors.ratelimited_view"
 # Embedded mode is a single process, so the local-memory cache is a correct (if unshared) counter.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"] if EMBEDDED_REDIS else []
+# Publishing to the channel layer (common.channels): at most this many group sends in flight per
+# publish (the layer's Redis pool holds 100 connections), each given this long before it counts as lost.
+CHANNEL_PUSH_CONCURRENCY = env_int("CHANNEL_PUSH_CONCURRENCY", 32)
+CHANNEL_PUSH_TIMEOUT_SECONDS = env_seconds("CHANNEL_PUSH_TIMEOUT_SECONDS", 2.0)
 HEALTH_CHECK_TIMEOUT = env_seconds("HEALTH_CHECK_TIMEOUT", 2.0)
 
 # --- HTTP security --------------------------------------------------------------------------------
