@@ -125,3 +125,14 @@ def test_the_data_migration_canonicalises_existing_rows_and_keeps_the_oldest_of_
     ]
     out = capsys.readouterr().out
     assert [str(pk) in out for pk in ids] == [False, False, True, False, True]
+
+
+@pytest.mark.django_db
+def test_a_legacy_look_alike_row_never_makes_login_ambiguous(api_client):
+    """Rows the migration left alone (`mıssıs1@`) must not match `missis1@` (PostgreSQL's UPPER('ı') is 'I')."""
+    owner = User.objects.create_user(email="missis1@example.com", password=PASSWORD)
+    User.objects.bulk_create([User(email="mıssıs1@example.com", password="!")])  # as an old row, unchecked
+    response = api_client.post(f"{API}/login", {"email": "missis1@example.com", "password": PASSWORD}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["access"]
+    assert User.objects.get_by_natural_key("MISSIS1@example.com") == owner
