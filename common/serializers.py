@@ -8,7 +8,7 @@ and ProhibitSurrogateCharacters validators; common/tests/test_serializers.py kee
 
 - `StorableJSONField`: a JSONField that refuses U+0000 and lone surrogates in every key and string
   inside the value (400 `validation_error`, the field's `code` "unstorable_text").
-- `StorableModelSerializer`: a ModelSerializer whose model `JSONField`s map to `StorableJSONField`.
+- `common.strict.ModelSerializer` (the base of every model serializer) maps model `JSONField`s to it.
 - `storable_text_problem(value)`: the same check for services called without a serializer (tasks,
   other apps, WebSocket messages): why the string, or any string inside a JSON value, cannot be
   stored, or None.
@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models
 from rest_framework import serializers
 
-__all__ = ["UNSTORABLE_TEXT", "StorableJSONField", "StorableModelSerializer", "storable_text_problem"]
+__all__ = ["UNSTORABLE_TEXT", "StorableJSONField", "storable_text_problem"]
 
 UNSTORABLE_TEXT = "unstorable_text"
 
@@ -58,13 +57,3 @@ class StorableJSONField(serializers.JSONField):
         if problem:
             raise serializers.ValidationError(f"Text in this value {problem}.", code=UNSTORABLE_TEXT)
         return value
-
-
-class StorableModelSerializer(serializers.ModelSerializer[Any]):
-    """A ModelSerializer whose generated JSON fields refuse text PostgreSQL cannot store (text fields
-    are DRF CharFields, which already do)."""
-
-    serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
-        models.JSONField: StorableJSONField,
-    }

@@ -4,7 +4,8 @@ import pytest
 from django.db import models
 from rest_framework import serializers
 
-from common.serializers import UNSTORABLE_TEXT, StorableJSONField, StorableModelSerializer, storable_text_problem
+from common.serializers import UNSTORABLE_TEXT, StorableJSONField, storable_text_problem
+from common.strict import ModelSerializer
 
 UNSTORABLE = ["nul\x00", "lone \ud800", "\udfff"]
 
@@ -50,5 +51,5 @@ def test_storable_json_field_keeps_ordinary_json():
 
 
 def test_model_json_fields_map_to_the_storable_field():
-    assert StorableModelSerializer.serializer_field_mapping[models.JSONField] is StorableJSONField
-    assert StorableModelSerializer.serializer_field_mapping[models.CharField] is serializers.CharField
+    assert ModelSerializer.serializer_field_mapping[models.JSONField] is StorableJSONField
+    assert ModelSerializer.serializer_field_mapping[models.CharField] is serializers.CharField
