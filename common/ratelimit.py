@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, TypeVar
@@ -43,7 +44,9 @@ __all__ = [
     "RateLimitMiddleware",
     "Usage",
     "check_rate",
+    "fixed_window_hit",
     "client_ip",
+    "client_ip_from_scope",
     "rate_limit_headers",
     "rate_limit_policy",
     "rate_limited_error",
@@ -96,10 +99,28 @@ def client_ip(request: HttpRequest) -> str:
     that did not pass through all of them) or a malformed entry fall back to REMOTE_ADDR.
     Also the `RATELIMIT_IP_META_KEY` of django-ratelimit, so its `key="ip"` agrees with ours.
     """
-    remote = request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - a unix-socket peer has no address
+    return _client_ip_of(request.META.get("REMOTE_ADDR") or "", request.META.get("HTTP_X_FORWARDED_FOR", ""))
+
+
+def client_ip_from_scope(scope: Mapping[str, Any]) -> str:
+    """`client_ip` for a raw ASGI HTTP scope (code that answers before Django builds a request).
+
+    The same rule: the peer address, or the TRUSTED_PROXY_COUNT-th X-Forwarded-For entry from the
+    right; several X-Forwarded-For header lines are joined with commas, as Django joins them.
+    """
+    client = scope.get("client")
+    remote = str(client[0]) if client else ""
+    forwarded = ",".join(
+        value.decode("latin-1") for name, value in scope.get("headers", ()) if name.lower() == b"x-forwarded-for"
+    )
+    return _client_ip_of(remote, forwarded)
+
+
+def _client_ip_of(remote: str, forwarded_for: str) -> str:
+    remote = remote or "0.0.0.0"  # noqa: S104 - a unix-socket peer has no address
     proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
     if proxies > 0:
-        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
         if len(hops) >= proxies:
             candidate = hops[-proxies]
             try:
@@ -293,3 +314,37 @@ class RateLimitMiddleware(HookMiddleware):
                 if header not in response:
                     response[header] = value
         return response
+
+
+# --- Counters outside Django requests -------------------------------------------------------------
+
+
+def fixed_window_hit(key: str, rate: str) -> Usage:
+    """Count one hit on `key` at `rate` (a rate or a setting name) in a fixed window of the cache.
+
+    For code that runs before (or without) a Django request, e.g. the webhook capture path's
+    per-bin limit. On Redis it is one round trip (INCR and EXPIRE NX in a pipeline); elsewhere the
+    cache's add/incr. Raises the cache's errors (RedisError, OSError): the caller decides to fail
+    open or closed.
+    """
+    from django.core.cache import cache
+    from django.core.cache.backends.redis import RedisCache
+
+    limit, window = _split_rate(_resolve_rate(rate))
+    now = time.time()
+    reset = max(1, int(window - (now % window)))
+    full_key = f"rl:fw:{key}:{int(now // window)}"
+    if isinstance(cache, RedisCache):
+        redis_key = cache.make_and_validate_key(full_key)
+        pipe = cache._cache.get_client(redis_key, write=True).pipeline(transaction=False)
+        pipe.incr(redis_key)
+        pipe.expire(redis_key, window + 1, nx=True)
+        count = int(pipe.execute()[0])
+    else:
+        cache.add(full_key, 0, timeout=window + 1)
+        try:
+            count = int(cache.incr(full_key))
+        except ValueError:  # expired between add and incr
+            cache.set(full_key, 1, timeout=window + 1)
+            count = 1
+    return Usage(limit=limit, window=window, count=count, reset=reset)

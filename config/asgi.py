@@ -17,6 +17,7 @@ from django.conf import settings  # noqa: E402
 
 from auth_app.ws import WebSocketAuthMiddleware  # noqa: E402
 from notifications.routing import websocket_urlpatterns as notification_routes  # noqa: E402
+from webhook_tester.capture import http_app_with_capture  # noqa: E402
 from webhook_tester.routing import websocket_urlpatterns as bin_routes  # noqa: E402
 
 
@@ -36,7 +37,8 @@ allowed_origins = ["*"] if settings.DEBUG and not settings.ALLOWED_HOSTS else se
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Webhook captures (/hooks/...) are answered by a pure ASGI app before Django (the hot path).
+        "http": http_app_with_capture(django_asgi_app),
         "websocket": BrowserOriginValidator(
             WebSocketAuthMiddleware(URLRouter([*notification_routes, *bin_routes])), allowed_origins
         ),

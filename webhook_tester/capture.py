@@ -1,0 +1,271 @@
+"""The capture endpoint `/hooks/{bin_id}[/sub/path]` as a pure ASGI app, in front of Django.
+
+The hottest path of the platform, so it skips Django's middleware, URL resolver and DRF:
+
+1. The bin's settings come from a per-process cache (BINS_CACHE_SECONDS), else one SELECT.
+   Unknown bin: 404; expired: 410.
+2. The body is read here, chunk by chunk, and refused with 413 as soon as it passes
+   BINS_CAPTURE_MAX_BYTES, whether or not Content-Length announced it; nothing is stored.
+3. One worker-thread hop does the per-bin rate count (one Redis round trip) and the one INSERT
+   (autocommit). Only then is the request answered: stored before answered.
+4. The answer: the bin's custom response (after its delay, awaited on the event loop) or a JSON
+   receipt with the event id.
+5. After the answer: the live push to the bin's group, every BINS_CAP_TRIM_EVERY-th capture of a
+   bin in this process the trim to its cap, and for bins that opted in the throttled notification.
+
+Errors are problem+json like everywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, connection
+from django.utils import timezone
+
+from common.channels import group_send_bounded
+from common.errors.problems import PROBLEM_CONTENT_TYPE, problem_body
+from common.ratelimit import client_ip_from_scope, rate_limit_headers
+from common.serialization import format_datetime
+
+from . import services
+from .live import bin_group, event_message
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "/hooks/"
+_HOOK = re.compile(r"^/hooks/([0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12})(/.*)?$")
+# Printable ASCII is kept as sent; anything else in the request target is percent-encoded.
+_SAFE = "".join(chr(code) for code in range(0x21, 0x7F) if chr(code) != "%") + "%"
+# Captured content must never become active content on our origin.
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", b"sandbox; default-src 'none'"),
+]
+
+_since_trim: dict[uuid.UUID, int] = {}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class ClientGone(Exception):
+    pass
+
+
+def _text(raw: bytes) -> str:
+    return quote(raw.decode("latin-1"), safe=_SAFE, encoding="latin-1")
+
+
+async def _send(
+    send: Any, status: int, body: bytes, content_type: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    extra = headers or []
+    if not any(name == b"cache-control" for name, _value in extra):
+        extra = [*extra, (b"cache-control", b"no-store")]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                *_SECURITY_HEADERS,
+                *extra,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _problem(send: Any, status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> None:
+    body = json.dumps(problem_body(status=status, code=code, detail=detail)).encode()
+    extra = [(name.lower().encode(), value.encode("latin-1")) for name, value in (headers or {}).items()]
+    await _send(send, status, body, PROBLEM_CONTENT_TYPE.encode(), extra)
+
+
+async def _read_body(receive: Any, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _store(config: services.BinConfig, fields: dict[str, Any]) -> tuple[str, Any]:
+    """In a worker thread: the per-bin rate count, then the INSERT. ("limited", usage) | ("stored", event) |
+    ("gone", None) when the bin was deleted meanwhile."""
+    try:
+        usage = services.bin_capture_rate_hit(bin_id=config.id)
+        if usage is not None and usage.limited:
+            return "limited", usage
+        try:
+            return "stored", services.bin_event_capture(bin_id=config.id, **fields)
+        except IntegrityError:
+            services.bin_config_forget(config.id)
+            return "gone", None
+    finally:
+        if connection.vendor == "postgresql":
+            connection.close()  # back to the pool; SQLite keeps its per-thread connection
+
+
+def _load_config(bin_id: uuid.UUID) -> services.BinConfig | None:
+    try:
+        return services.bin_config_load(bin_id=bin_id)
+    finally:
+        if connection.vendor == "postgresql":
+            connection.close()
+
+
+def _receipt(event: Any) -> bytes:
+    return json.dumps(
+        {
+            "id": str(event.pk),
+            "bin_id": str(event.bin_id),
+            "received_at": format_datetime(event.received_at),
+            "content_length": event.content_length,
+        }
+    ).encode()
+
+
+async def capture_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """ASGI app for one HTTP request under /hooks/."""
+    received_at = timezone.now()
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+    path = _text(raw_path)
+    match = _HOOK.match(path) or _HOOK.match(scope["path"])
+    if match is None:
+        await _problem(send, 404, "bin_not_found", "No bin at this address; capture URLs are /hooks/{bin_id}.")
+        return
+    bin_id = uuid.UUID(match.group(1))
+    config = services.bin_config_peek(bin_id=bin_id)
+    try:
+        if config is services.events.MISSING:
+            config = await sync_to_async(_load_config, thread_sensitive=False)(bin_id)
+    except DatabaseError:
+        logger.exception("bins: could not read bin %s", bin_id)
+        await _problem(send, 503, "service_unavailable", "The bin could not be read; retry later.")
+        return
+    if config is None:
+        await _problem(send, 404, "bin_not_found", "No bin with this id exists.")
+        return
+    if config.expires_at <= received_at:
+        await _problem(send, 410, "bin_expired", "This bin has expired and no longer captures requests.")
+        return
+    limit = int(settings.BINS_CAPTURE_MAX_BYTES)
+    headers = [[name.decode("latin-1"), value.decode("latin-1")] for name, value in scope.get("headers", ())]
+    too_large = f"The request body is larger than this bin accepts ({limit} bytes)."
+    declared = services.events.header_value(headers, "content-length")
+    if declared.isdigit() and int(declared) > limit:
+        await _problem(send, 413, "payload_too_large", too_large)
+        return
+    try:
+        body = await _read_body(receive, limit)
+    except BodyTooLarge:
+        await _problem(send, 413, "payload_too_large", too_large)
+        return
+    except ClientGone:
+        return
+    if any("\x00" in name or "\x00" in value for name, value in headers):
+        await _problem(send, 400, "bad_request", "Header names and values may not contain NUL.")
+        return
+    sub_path = match.group(2) or ""
+    fields = {
+        "method": scope.get("method", "GET"),
+        "path": path,
+        "sub_path": sub_path,
+        "query_string": _text(scope.get("query_string", b"")),
+        "headers": headers,
+        "body": body,
+        "remote_ip": client_ip_from_scope(scope),
+        "is_tls": scope.get("scheme") in ("https", "wss"),
+        "received_at": received_at,
+    }
+    try:
+        outcome, value = await sync_to_async(_store, thread_sensitive=False)(config, fields)
+    except DatabaseError:
+        logger.exception("bins: could not store a capture for %s", bin_id)
+        await _problem(send, 503, "service_unavailable", "The request could not be stored; retry later.")
+        return
+    if outcome == "limited":
+        await _problem(
+            send,
+            429,
+            "rate_limited",
+            f"This bin receives too many requests; retry in {value.reset} seconds.",
+            rate_limit_headers(value, "bin"),
+        )
+        return
+    if outcome == "gone":
+        await _problem(send, 404, "bin_not_found", "No bin with this id exists.")
+        return
+    event = value
+    event_header = (b"x-bin-event-id", str(event.pk).encode())
+    if config.response_status is None:
+        await _send(send, 200, _receipt(event), b"application/json", [event_header])
+    else:
+        if config.response_delay_ms:
+            await asyncio.sleep(config.response_delay_ms / 1000)
+        extra = [(name.lower().encode(), value.encode("latin-1")) for name, value in config.response_headers]
+        content_type = (config.response_content_type or "text/plain; charset=utf-8").encode("latin-1")
+        await _send(send, config.response_status, config.response_body, content_type, [*extra, event_header])
+    await _after_answer(config, event)
+
+
+async def _after_answer(config: services.BinConfig, event: Any) -> None:
+    """Work that must not delay the answer: live push, amortised cap trim, notification."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is not None:
+        await group_send_bounded(layer, [(bin_group(config.id), event_message(event))])
+    count = _since_trim.get(config.id, 0) + 1
+    trim = count >= int(settings.BINS_CAP_TRIM_EVERY)
+    _since_trim[config.id] = 0 if trim else count
+    if len(_since_trim) > 10_000:
+        _since_trim.clear()
+    if trim or config.notify:
+        try:
+            await sync_to_async(_after_answer_sync, thread_sensitive=False)(config, event.pk, trim)
+        except Exception:
+            logger.exception("bins: after-capture work failed for bin %s", config.id)
+
+
+def _after_answer_sync(config: services.BinConfig, event_id: uuid.UUID, trim: bool) -> None:
+    try:
+        if trim:
+            services.bin_events_trim(bin_id=config.id, cap=config.event_cap)
+        services.bin_notify_maybe(config=config, event_id=event_id)
+    finally:
+        if connection.vendor == "postgresql":
+            connection.close()
+
+
+def http_app_with_capture(django_app: Any) -> Any:
+    """The platform's HTTP app with `/hooks/...` answered by `capture_app` before Django."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
+            await capture_app(scope, receive, send)
+        else:
+            await django_app(scope, receive, send)
+
+    return app
