@@ -186,7 +186,7 @@ def test_form_body_is_parsed_and_kept_raw(bin):
 def test_multipart_files_are_listed_with_sha256(bin):
     payload = bytes(range(256)) + b"\r\n--not-the-boundary\r\n"
     body = (
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nReport\r\n"
+        b'--XyZ\r\nContent-Disposition: form-data; name="title"\r\n\r\nReport\r\n'
         b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="r.bin"\r\n'
         b"Content-Type: application/octet-stream\r\n\r\n" + payload + b"\r\n--XyZ--\r\n"
     )
