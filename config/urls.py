@@ -25,6 +25,8 @@ urlpatterns = [
     *api_schema_urlpatterns(API_APPS),
     *[path("api/v1/", include(module)) for module in API_APPS.values()],
     path("admin/", admin.site.urls),
+    # The Webhook Tester's browser inspector (/bins/{id}); captures (/hooks/...) are answered in config/asgi.py.
+    path("", include("webhook_tester.page_urls")),
 ]
 
 handler400 = "common.errors.bad_request"

@@ -114,3 +114,30 @@ def _fresh_bin_cache():
 
 def services_mode() -> bool:
     return not settings.EMBEDDED_REDIS and not settings.EMBEDDED_DATABASE
+
+
+@pytest.fixture
+def live_asgi_url(transactional_db):
+    """The real ASGI application (capture path, Django, WebSockets) under uvicorn, in a thread of this
+    process, so it shares the test database and the in-process layers. Yields its base URL."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from config.asgi import application
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(application, lifespan="off", access_log=False, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
