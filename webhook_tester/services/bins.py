@@ -113,8 +113,9 @@ def _replay_url_clean(url: str) -> str:
 
     try:
         outbound_url_check(url)
-    except OutboundBlocked as exc:
-        raise _invalid("replay_url", exc.detail, exc.code) from None
+    except OutboundBlocked as exc:  # a 422 problem naming the field, as common.outbound intends
+        exc.errors = [exc.as_field_error("replay_url")]
+        raise
     return url
 
 

@@ -65,10 +65,9 @@ def replay_create(*, bin: Bin, event: CapturedEvent, target_url: str | None = No
         )
     try:
         outbound_url_check(url)
-    except OutboundBlocked as exc:
-        raise ValidationFailed(
-            exc.detail, code=exc.code, errors=[FieldError(attr="url", code=exc.code, detail=exc.detail)]
-        ) from None
+    except OutboundBlocked as exc:  # a 422 problem naming the field, as common.outbound intends
+        exc.errors = [exc.as_field_error("url")]
+        raise
     with transaction.atomic():
         replay = ReplayAttempt.objects.create(event=event, target_url=url)
         job_enqueue(replay)

@@ -249,7 +249,7 @@ class ReplayView(APIView):
             "Queues a replay (answered 202 at once; poll the replay or watch the WebSocket). The event's "
             "method, headers (hop-by-hop ones dropped) and body go to `url` (default: the bin's `replay_url`), "
             "with the captured query string when the URL has none. Private, loopback and metadata addresses "
-            "are refused (400 `url_host_not_allowed`); redirects are not followed."
+            "are refused (422 `url_host_not_allowed`); redirects are not followed."
         ),
         tags=TAGS,
         request=ReplayRequestSerializer,
