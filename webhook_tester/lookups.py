@@ -7,10 +7,10 @@ from django.db.models import Lookup
 
 
 @models.BinaryField.register_lookup
-class BytesContains(Lookup):  # type: ignore[type-arg]
+class BytesContains(Lookup):
     lookup_name = "bytes_contains"
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         if connection.vendor == "postgresql":

@@ -193,6 +193,7 @@ def test_multipart_files_are_listed_with_sha256(bin):
     capture("POST", hook(bin), headers=[(b"content-type", b"multipart/form-data; boundary=XyZ")], chunks=[body])
     event = CapturedEvent.objects.get()
     assert bytes(event.body) == body
+    assert event.form is not None
     assert event.form["fields"] == [["title", "Report"]]
     assert event.form["files"] == [
         {

@@ -19,7 +19,7 @@ from .. import selectors
 @require_GET
 def bin_inspector(request: HttpRequest, bin_id: Any) -> HttpResponse:
     if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        return redirect_to_login(request.get_full_path(), str(settings.LOGIN_URL))
     try:
         bin = selectors.bin_get_owned(owner=request.user, bin_id=bin_id)
     except NotFound as exc:
