@@ -35,3 +35,7 @@ CELERY_BEAT_SCHEDULE["bins-purge"] = {
     "task": "webhook_tester.tasks.bins_purge_task",
     "schedule": float(BINS_PURGE_INTERVAL_SECONDS),
 }
+# Group commit on the capture path: at most this many captures per INSERT, and this many batches
+# being written at once per process (requests arriving meanwhile wait for the next batch).
+BINS_CAPTURE_BATCH_MAX = env_int("BINS_CAPTURE_BATCH_MAX", 256)
+BINS_CAPTURE_WRITERS = env_int("BINS_CAPTURE_WRITERS", 2)

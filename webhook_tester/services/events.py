@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from common.jobs import enqueue_after_commit
-from common.ratelimit import Usage, fixed_window_hit
+from common.ratelimit import Usage, fixed_window_hits
 
 from ..forms import form_view
 from ..models import Bin, CapturedEvent
@@ -88,13 +89,15 @@ def bin_config_forget(bin_id: uuid.UUID | None = None) -> None:
         _CONFIGS.pop(bin_id, None)
 
 
-def bin_capture_rate_hit(*, bin_id: uuid.UUID) -> Usage | None:
-    """Count one capture against the bin's BINS_CAPTURE_RATE; None when the cache is unreachable (fail open)."""
+def bin_capture_rate_hits(*, counts: dict[uuid.UUID, int]) -> dict[uuid.UUID, Usage] | None:
+    """Count captures per bin against BINS_CAPTURE_RATE (one cache round trip for a whole batch); the
+    usage after them, or None when the cache is unreachable (fail open: capture beats limiting)."""
     try:
-        return fixed_window_hit(f"bins:capture:{bin_id}", "BINS_CAPTURE_RATE")
+        usages = fixed_window_hits({f"bins:capture:{bin_id}": n for bin_id, n in counts.items()}, "BINS_CAPTURE_RATE")
     except Exception:
-        logger.warning("bins: capture rate-limit cache unavailable; capture not counted", exc_info=True)
+        logger.warning("bins: capture rate-limit cache unavailable; captures not counted", exc_info=True)
         return None
+    return {bin_id: usages[f"bins:capture:{bin_id}"] for bin_id in counts}
 
 
 def header_value(headers: list[list[str]], name: str) -> str:
@@ -105,7 +108,7 @@ def header_value(headers: list[list[str]], name: str) -> str:
     return ""
 
 
-def bin_event_capture(
+def captured_event_build(
     *,
     bin_id: uuid.UUID,
     method: str,
@@ -118,12 +121,9 @@ def bin_event_capture(
     is_tls: bool,
     received_at: datetime | None = None,
 ) -> CapturedEvent:
-    """Store one captured request: a single INSERT (autocommit), so it is stored before it is answered.
-
-    Raises IntegrityError when the bin was deleted meanwhile (the capture path answers 404).
-    """
+    """The unsaved row for one captured request (with its parsed form view)."""
     content_type = header_value(headers, "content-type")
-    event = CapturedEvent(
+    return CapturedEvent(
         id=uuid.uuid4(),
         bin_id=bin_id,
         method=method,
@@ -139,8 +139,38 @@ def bin_event_capture(
         received_at=received_at or timezone.now(),
         form=form_view(content_type, body) if body else None,
     )
+
+
+def bin_event_capture(**fields: Any) -> CapturedEvent:
+    """Store one captured request (one INSERT, autocommit). Raises IntegrityError when the bin is gone."""
+    event = captured_event_build(**fields)
     event.save(force_insert=True)
     return event
+
+
+def bin_events_capture_many(*, events: list[CapturedEvent]) -> list[CapturedEvent | None]:
+    """Store built events with one multi-row INSERT (the capture path's batch); committed when it returns.
+
+    If a bin was deleted meanwhile the batch's INSERT fails as a whole; then each row is stored on its
+    own and a row whose bin is gone comes back as None.
+    """
+    if not events:
+        return []
+    try:
+        with transaction.atomic():
+            CapturedEvent.objects.bulk_create(events)
+        return list(events)
+    except IntegrityError:
+        stored: list[CapturedEvent | None] = []
+        for event in events:
+            try:
+                with transaction.atomic():
+                    event.save(force_insert=True)
+                stored.append(event)
+            except IntegrityError:
+                bin_config_forget(event.bin_id)
+                stored.append(None)
+        return stored
 
 
 def bin_events_trim(*, bin_id: Any, cap: int) -> int:
