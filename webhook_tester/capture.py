@@ -11,8 +11,10 @@ The hottest path of the platform, so it skips Django's middleware, URL resolver 
    that commit is the request answered: stored before answered.
 4. The answer: the bin's custom response (after its delay, awaited on the event loop) or a JSON
    receipt with the event id.
-5. After the answer: the live push to the bin's group, every BINS_CAP_TRIM_EVERY-th capture of a
-   bin in this process the trim to its cap, and for bins that opted in the throttled notification.
+5. After the answers, once per batch: the live push to each bin's group that someone watches (one
+   message per bin: channels_redis publishes one message at a time per connection, so a push per
+   capture nobody watches would cap the whole path), every BINS_CAP_TRIM_EVERY captures of a bin in
+   this process the trim to its cap, and for bins that opted in the throttled notification.
 
 Errors are problem+json like everywhere else.
 """
@@ -39,7 +41,7 @@ from common.ratelimit import client_ip_from_scope, rate_limit_headers
 from common.serialization import format_datetime
 
 from . import services
-from .live import bin_group, event_message
+from .live import bin_group, events_message
 
 logger = logging.getLogger(__name__)
 
@@ -113,11 +115,12 @@ async def _read_body(receive: Any, limit: int) -> bytes:
 
 
 Outcome = tuple[str, Any]  # ("stored", event) | ("limited", usage) | ("gone", None)
+Answer = tuple[str, Any, "asyncio.Future[None]"]  # an outcome and its batch's after-work
 
 
-def _store_batch(batch: list[tuple[services.BinConfig, dict[str, Any]]]) -> list[Outcome]:
-    """In a worker thread: count the batch against each bin's rate (one cache round trip), then store
-    the captures within their limits with one INSERT."""
+def _store_batch(batch: list[tuple[services.BinConfig, dict[str, Any]]]) -> tuple[list[Outcome], set[uuid.UUID]]:
+    """In a worker thread: count the batch against each bin's rate (one cache round trip), store the
+    captures within their limits with one INSERT, and say which of the bins someone watches live."""
     try:
         per_bin: dict[uuid.UUID, int] = {}
         for config, _fields in batch:
@@ -144,7 +147,7 @@ def _store_batch(batch: list[tuple[services.BinConfig, dict[str, Any]]]) -> list
                 event = next(stored)
                 outcome = ("stored", event) if event is not None else ("gone", None)
             results.append(outcome)
-        return results
+        return results, services.bins_watched(bin_ids=list(per_bin))
     finally:
         if connection.vendor == "postgresql":
             connection.close()  # back to the pool; SQLite keeps its per-thread connection
@@ -160,11 +163,11 @@ class CaptureBatcher:
     """
 
     def __init__(self) -> None:
-        self._pending: list[tuple[services.BinConfig, dict[str, Any], asyncio.Future[Outcome]]] = []
+        self._pending: list[tuple[services.BinConfig, dict[str, Any], asyncio.Future[Answer]]] = []
         self._writers = 0
 
-    async def store(self, config: services.BinConfig, fields: dict[str, Any]) -> Outcome:
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+    async def store(self, config: services.BinConfig, fields: dict[str, Any]) -> Answer:
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending.append((config, fields, future))
         if self._writers < int(settings.BINS_CAPTURE_WRITERS):
             self._writers += 1
@@ -177,7 +180,7 @@ class CaptureBatcher:
             while self._pending:
                 batch, self._pending = self._pending[:limit], self._pending[limit:]
                 try:
-                    outcomes = await sync_to_async(_store_batch, thread_sensitive=False)(
+                    outcomes, watched = await sync_to_async(_store_batch, thread_sensitive=False)(
                         [(config, fields) for config, fields, _future in batch]
                     )
                 except BaseException as exc:  # the database is down: every request of the batch is told
@@ -187,9 +190,15 @@ class CaptureBatcher:
                     if not isinstance(exc, Exception):
                         raise
                     continue
+                stored = [
+                    (config, value)
+                    for (config, _f, _fu), (kind, value) in zip(batch, outcomes, strict=True)
+                    if kind == "stored"
+                ]
+                after = asyncio.ensure_future(_after_batch(stored, watched))
                 for (_config, _fields, future), outcome in zip(batch, outcomes, strict=True):
                     if not future.done():  # the client may have gone (its task was cancelled)
-                        future.set_result(outcome)
+                        future.set_result((*outcome, after))
         finally:
             self._writers -= 1
 
@@ -278,7 +287,7 @@ async def capture_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         "received_at": received_at,
     }
     try:
-        outcome, value = await _batcher().store(config, fields)
+        outcome, value, after = await _batcher().store(config, fields)
     except DatabaseError:
         logger.exception("bins: could not store a capture for %s", bin_id)
         await _problem(send, 503, "service_unavailable", "The request could not be stored; retry later.")
@@ -305,33 +314,52 @@ async def capture_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         extra = [(name.lower().encode(), value.encode("latin-1")) for name, value in config.response_headers]
         content_type = (config.response_content_type or "text/plain; charset=utf-8").encode("latin-1")
         await _send(send, config.response_status, config.response_body, content_type, [*extra, event_header])
-    await _after_answer(config, event)
+    # The batch's live push, cap trim and notification run after the answers; waiting for them here
+    # keeps that work owned by a request (nothing is left running when a test's loop or a worker stops).
+    await asyncio.shield(after)
 
 
-async def _after_answer(config: services.BinConfig, event: Any) -> None:
-    """Work that must not delay the answer: live push, amortised cap trim, notification."""
+async def _after_batch(stored: list[tuple[services.BinConfig, Any]], watched: set[uuid.UUID]) -> None:
+    """Work that must not delay the answers of a batch: the live push (one message per watched bin),
+    the amortised cap trim, the throttled owner notification. Failures are logged, never raised."""
     from channels.layers import get_channel_layer
 
-    layer = get_channel_layer()
-    if layer is not None:
-        await group_send_bounded(layer, [(bin_group(config.id), event_message(event))])
-    count = _since_trim.get(config.id, 0) + 1
-    trim = count >= int(settings.BINS_CAP_TRIM_EVERY)
-    _since_trim[config.id] = 0 if trim else count
-    if len(_since_trim) > 10_000:
-        _since_trim.clear()
-    if trim or config.notify:
-        try:
-            await sync_to_async(_after_answer_sync, thread_sensitive=False)(config, event.pk, trim)
-        except Exception:
-            logger.exception("bins: after-capture work failed for bin %s", config.id)
-
-
-def _after_answer_sync(config: services.BinConfig, event_id: uuid.UUID, trim: bool) -> None:
     try:
-        if trim:
-            services.bin_events_trim(bin_id=config.id, cap=config.event_cap)
-        services.bin_notify_maybe(config=config, event_id=event_id)
+        by_bin: dict[uuid.UUID, tuple[services.BinConfig, list[Any]]] = {}
+        for config, event in stored:
+            by_bin.setdefault(config.id, (config, []))[1].append(event)
+        layer = get_channel_layer()
+        if layer is not None and watched:
+            outgoing = [
+                (bin_group(bin_id), events_message(events))
+                for bin_id, (_c, events) in by_bin.items()
+                if bin_id in watched
+            ]
+            await group_send_bounded(layer, outgoing)
+        trims: list[tuple[uuid.UUID, int]] = []
+        notify: list[tuple[services.BinConfig, uuid.UUID]] = []
+        for bin_id, (config, events) in by_bin.items():
+            count = _since_trim.get(bin_id, 0) + len(events)
+            trim = count >= int(settings.BINS_CAP_TRIM_EVERY)
+            _since_trim[bin_id] = 0 if trim else count
+            if trim:
+                trims.append((bin_id, config.event_cap))
+            if config.notify:
+                notify.append((config, events[-1].pk))
+        if len(_since_trim) > 10_000:
+            _since_trim.clear()
+        if trims or notify:
+            await sync_to_async(_after_batch_sync, thread_sensitive=False)(trims, notify)
+    except Exception:
+        logger.exception("bins: after-capture work failed")
+
+
+def _after_batch_sync(trims: list[tuple[uuid.UUID, int]], notify: list[tuple[services.BinConfig, uuid.UUID]]) -> None:
+    try:
+        for bin_id, cap in trims:
+            services.bin_events_trim(bin_id=bin_id, cap=cap)
+        for config, event_id in notify:
+            services.bin_notify_maybe(config=config, event_id=event_id)
     finally:
         if connection.vendor == "postgresql":
             connection.close()

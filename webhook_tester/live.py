@@ -30,8 +30,14 @@ def event_summary(event: CapturedEvent) -> dict[str, Any]:
     }
 
 
-def event_message(event: CapturedEvent) -> dict[str, Any]:
-    return {"type": "bin.event", "event": event_summary(event)}
+def events_message(events: list[CapturedEvent]) -> dict[str, Any]:
+    """One push for the events of one bin captured together (a capture batch), oldest first."""
+    return {"type": "bin.events", "events": [event_summary(event) for event in events]}
+
+
+def watch_key(bin_id: Any) -> str:
+    """The cache key that says someone watches the bin live (set by its WebSocket consumers)."""
+    return f"bins:watched:{bin_id}"
 
 
 def replay_message(replay: ReplayAttempt, bin_id: Any) -> dict[str, Any]:

@@ -39,3 +39,6 @@ CELERY_BEAT_SCHEDULE["bins-purge"] = {
 # being written at once per process (requests arriving meanwhile wait for the next batch).
 BINS_CAPTURE_BATCH_MAX = env_int("BINS_CAPTURE_BATCH_MAX", 256)
 BINS_CAPTURE_WRITERS = env_int("BINS_CAPTURE_WRITERS", 2)
+# A bin's live viewers (WebSocket) mark it watched for this long, renewed every third of it; captures
+# are pushed only to bins marked watched.
+BINS_WATCH_SECONDS = env_int("BINS_WATCH_SECONDS", 60)

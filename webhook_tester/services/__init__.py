@@ -15,6 +15,7 @@ from .events import (
     bin_notify_maybe,
     bin_notify_send,
     bins_trim_all,
+    bins_watched,
     captured_event_build,
 )
 from .replay import replay_create, replay_headers, replay_send, replay_target
@@ -37,6 +38,7 @@ __all__ = [
     "bin_update",
     "bins_purge_expired",
     "bins_trim_all",
+    "bins_watched",
     "captured_event_build",
     "read_key_hash",
     "replay_create",

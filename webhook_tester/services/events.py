@@ -100,6 +100,22 @@ def bin_capture_rate_hits(*, counts: dict[uuid.UUID, int]) -> dict[uuid.UUID, Us
     return {bin_id: usages[f"bins:capture:{bin_id}"] for bin_id in counts}
 
 
+def bins_watched(*, bin_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of the bins have a live viewer (one cache round trip); all of them when the cache is down."""
+    from django.core.cache import cache
+
+    from ..live import watch_key
+
+    if not bin_ids:
+        return set()
+    try:
+        marked = cache.get_many([watch_key(bin_id) for bin_id in bin_ids])
+    except Exception:
+        logger.warning("bins: watch marks unreadable; pushing to every bin", exc_info=True)
+        return set(bin_ids)
+    return {bin_id for bin_id in bin_ids if watch_key(bin_id) in marked}
+
+
 def header_value(headers: list[list[str]], name: str) -> str:
     lower = name.lower()
     for header, value in headers:

@@ -89,3 +89,29 @@ def test_notify_task_is_idempotent(make_bin, user):
     services.bin_notify_send(bin_id=bin.pk, event_id=event.pk, window=window)
     services.bin_notify_send(bin_id=bin.pk, event_id=event.pk, window=window)
     assert Notification.objects.filter(recipient=user).count() == 1
+
+
+async def test_only_watched_bins_are_pushed(user, stray_tasks_cancelled, settings):
+    """A capture nobody watches costs no publish; a bin with a live viewer's mark gets one per batch."""
+    from channels.layers import get_channel_layer
+    from django.core.cache import cache
+
+    from common.channels import channel_release
+    from webhook_tester.live import bin_group, watch_key
+
+    bin, _ = await sync_to_async(services.bin_create)(owner=user)
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(bin_group(bin.pk), channel)  # a listener without a consumer's watch mark
+    try:
+        await asgi_call("POST", f"/hooks/{bin.pk}", chunks=[b"unwatched"])
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(layer.receive(channel), timeout=0.3)
+        await cache.aset(watch_key(bin.pk), 1, timeout=30)
+        result = await asgi_call("POST", f"/hooks/{bin.pk}", chunks=[b"watched"])
+        message = await asyncio.wait_for(layer.receive(channel), timeout=2)
+        assert message["type"] == "bin.events"
+        assert [event["id"] for event in message["events"]] == [result.json()["id"]]
+    finally:
+        await layer.group_discard(bin_group(bin.pk), channel)
+        await channel_release(layer, channel)
