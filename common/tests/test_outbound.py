@@ -7,6 +7,7 @@ OUTBOUND_ALLOWED_PRIVATE_HOSTS.
 
 import datetime as dt
 import ipaddress
+import logging
 import socket
 import ssl
 import threading
@@ -266,6 +267,20 @@ def test_credentials_in_the_url_are_refused_as_such(url):
     assert (refused.value.code, refused.value.detail.split(" ")[0]) == ("url_invalid", "Credentials")
 
 
+def test_the_request_checks_again_so_a_name_rebound_after_the_input_check_is_refused(monkeypatch):
+    answers = iter([["93.184.215.14"], ["127.0.0.1"]])  # public when validated, loopback when sent
+
+    def rebinding_getaddrinfo(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in next(answers)]
+
+    monkeypatch.setattr(outbound_client.socket, "getaddrinfo", rebinding_getaddrinfo)
+    monkeypatch.setattr(outbound_client.httpx.Client, "send", lambda *a, **k: pytest.fail("connected"))
+    outbound_url_check("http://rebind.example/hook")
+    with pytest.raises(OutboundBlocked) as refused:
+        outbound_request(method="POST", url="http://rebind.example/hook", body=b"{}")
+    assert refused.value.code == "url_host_not_allowed"
+
+
 def test_a_public_name_passes_the_check(fake_dns):
     fake_dns["hooks.example.com"] = ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]
     outbound_url_check("https://hooks.example.com/callback?x=1")
@@ -326,6 +341,12 @@ def test_receiver_gets_method_headers_and_body_exactly(receiver):
     assert seen.headers[0] == ("Host", f"127.0.0.1:{receiver.port}")
     assert [h for h in seen.headers if h[0].lower() not in {"host", "content-length"}] == headers
     assert ("Content-Length", str(len(body))) in seen.headers
+
+
+def test_user_urls_and_their_secrets_stay_out_of_the_logs(receiver, caplog):
+    with caplog.at_level(logging.DEBUG):
+        outbound_request(method="POST", url=receiver.url("/hook?token=s3cr3t-in-query"), body=b"{}")
+    assert "s3cr3t" not in caplog.text
 
 
 def test_callers_host_and_framing_headers_are_replaced(receiver):
