@@ -222,6 +222,18 @@ def _load_config(bin_id: uuid.UUID) -> services.BinConfig | None:
             connection.close()
 
 
+def _headers_as_sent(scope: dict[str, Any]) -> list[list[str]]:
+    """[[name, value], ...] in order; names in their original case when the server kept them
+    (config.http_protocol), else as the ASGI scope has them (lowercase)."""
+    pairs = list(scope.get("headers", ()))
+    raw = (scope.get("extensions") or {}).get("raw_header_names")
+    if raw is not None and len(raw) == len(pairs) and all(n.lower() == p[0] for n, p in zip(raw, pairs, strict=True)):
+        return [
+            [name.decode("latin-1"), value.decode("latin-1")] for name, (_lower, value) in zip(raw, pairs, strict=True)
+        ]
+    return [[name.decode("latin-1"), value.decode("latin-1")] for name, value in pairs]
+
+
 def _receipt(event: Any) -> bytes:
     return json.dumps(
         {
@@ -258,7 +270,7 @@ async def capture_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await _problem(send, 410, "bin_expired", "This bin has expired and no longer captures requests.")
         return
     limit = int(settings.BINS_CAPTURE_MAX_BYTES)
-    headers = [[name.decode("latin-1"), value.decode("latin-1")] for name, value in scope.get("headers", ())]
+    headers = _headers_as_sent(scope)
     too_large = f"The request body is larger than this bin accepts ({limit} bytes)."
     declared = services.events.header_value(headers, "content-length")
     if declared.isdigit() and int(declared) > limit:

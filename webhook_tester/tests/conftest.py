@@ -148,7 +148,12 @@ def live_asgi_url(transactional_db, settings):
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
     port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(application, lifespan="off", access_log=False, log_level="warning"))
+    from config.http_protocol import HeaderCaseHttpToolsProtocol
+
+    config = uvicorn.Config(
+        application, lifespan="off", access_log=False, log_level="warning", http=HeaderCaseHttpToolsProtocol
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     try:

@@ -221,3 +221,30 @@ def test_receipt_is_json(bin):
     result = capture("PUT", hook(bin), chunks=[b"\x00\xff"])
     assert result.header("content-type") == "application/json"
     assert set(json.loads(result.body)) == {"id", "bin_id", "received_at", "content_length"}
+
+
+def test_header_names_keep_their_case_through_the_real_server(live_asgi_url, bin):
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(live_asgi_url)
+    request = (
+        f"POST /hooks/{bin.pk}/case HTTP/1.1\r\nHost: {address.netloc}\r\nX-GitHub-Event: push\r\n"
+        "content-TYPE: text/plain\r\nX-GitHub-Event: second\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+    ).encode()
+    with socket.create_connection((address.hostname, address.port), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200")
+    event = CapturedEvent.objects.get(bin=bin)
+    assert event.headers == [
+        ["Host", address.netloc],
+        ["X-GitHub-Event", "push"],
+        ["content-TYPE", "text/plain"],
+        ["X-GitHub-Event", "second"],
+        ["Content-Length", "2"],
+        ["Connection", "close"],
+    ]
+    assert event.content_type == "text/plain"

@@ -27,17 +27,17 @@ BODIES = [
 
 
 def _headers(event):
-    return [[name.lower(), value] for name, value in event.headers if name.lower() not in MANAGED]
+    return [[name, value] for name, value in event.headers if name.lower() not in MANAGED]
 
 
 @pytest.mark.parametrize("body", BODIES)
 def test_curl_export_round_trip(live_asgi_url, make_bin, user, body):
     source, target = make_bin(user), make_bin(user)
     headers = [
-        (b"content-type", b"application/octet-stream"),
-        (b"x-quote", b'it\'s a "test" $(id) `id`'),
+        (b"Content-Type", b"application/octet-stream"),
+        (b"X-Quote", b'it\'s a "test" $(id) `id`'),
         (b"x-empty", b""),
-        (b"user-agent", b"Stripe/1.0 (+https://stripe.com/docs/webhooks)"),
+        (b"User-Agent", b"Stripe/1.0 (+https://stripe.com/docs/webhooks)"),
     ]
     capture("POST", hook(source, "/a b/'q'"), query=b"x=1&y=it%27s&z=%24(id)", headers=headers, chunks=[body])
     original = CapturedEvent.objects.get(bin=source)
