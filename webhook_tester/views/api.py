@@ -166,6 +166,7 @@ def _datetime_param(request: Request, name: str) -> Any:
         examples=[OpenApiExample("An event", value=EVENT_SUMMARY, response_only=True)],
     ),
     delete=extend_schema(
+        operation_id="bins_events_clear",
         summary="Delete all events of a bin",
         tags=TAGS,
         responses={200: ClearedSerializer},
