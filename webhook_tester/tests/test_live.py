@@ -114,3 +114,17 @@ async def test_only_watched_bins_are_pushed(user, stray_tasks_cancelled, setting
     finally:
         await layer.group_discard(bin_group(bin.pk), channel)
         await channel_release(layer, channel)
+
+
+def test_notification_is_queued_once_per_window(make_bin, user):
+    from webhook_tester.models import CapturedEvent
+
+    bin = make_bin(user, notify=True)
+    capture("POST", hook(bin))
+    event = CapturedEvent.objects.get()
+    config = services.bin_config_load(bin_id=bin.pk)
+    assert config is not None
+    # The capture above took this window's slot: later captures in it queue nothing.
+    assert services.bin_notify_maybe(config=config, event_id=event.pk) is False
+    silent = services.bin_config_load(bin_id=make_bin(user).pk)
+    assert silent is not None and services.bin_notify_maybe(config=silent, event_id=event.pk) is False
