@@ -6,9 +6,9 @@ import hashlib
 import hmac
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import Q, QuerySet, TextField
+from django.db.models import Model, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from common.errors import NotFound
@@ -92,12 +92,21 @@ def event_list(
     return queryset
 
 
+M = TypeVar("M", bound=Model)
+
+
+def _one(queryset: QuerySet[M], pk: Any, error: NotFound) -> M:
+    """The row of `queryset` with primary key `pk` (a UUID or its text); `error` when absent or malformed."""
+    key = as_uuid(pk)
+    row = queryset.filter(pk=key).first() if key else None
+    if row is None:
+        raise error
+    return row
+
+
 def event_get(*, bin: Bin, event_id: Any) -> CapturedEvent:
-    pk = as_uuid(event_id)
-    event = CapturedEvent.objects.filter(bin=bin, pk=pk).first() if pk else None
-    if event is None:
-        raise NotFound("No event with this id exists in this bin.", code="event_not_found")
-    return event
+    error = NotFound("No event with this id exists in this bin.", code="event_not_found")
+    return _one(CapturedEvent.objects.filter(bin=bin), event_id, error)
 
 
 def replay_list(*, event: CapturedEvent) -> QuerySet[ReplayAttempt]:
@@ -105,8 +114,5 @@ def replay_list(*, event: CapturedEvent) -> QuerySet[ReplayAttempt]:
 
 
 def replay_get(*, event: CapturedEvent, replay_id: Any) -> ReplayAttempt:
-    pk = as_uuid(replay_id)
-    replay = ReplayAttempt.objects.filter(event=event, pk=pk).first() if pk else None
-    if replay is None:
-        raise NotFound("No replay with this id exists for this event.", code="replay_not_found")
-    return replay
+    error = NotFound("No replay with this id exists for this event.", code="replay_not_found")
+    return _one(ReplayAttempt.objects.filter(event=event), replay_id, error)
