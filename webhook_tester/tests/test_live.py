@@ -21,7 +21,7 @@ def ws(token: str | None, bin_id) -> WebsocketCommunicator:
     return WebsocketCommunicator(
         application,
         f"/ws/bins/{bin_id}",
-        headers=[(b"origin", b"http://testserver")],
+        headers=[(b"host", b"testserver"), (b"origin", b"http://testserver")],  # same-origin handshake
         subprotocols=["bearer", token] if token else None,
     )
 
