@@ -248,3 +248,27 @@ def test_header_names_keep_their_case_through_the_real_server(live_asgi_url, bin
         ["Connection", "close"],
     ]
     assert event.content_type == "text/plain"
+
+
+def test_capture_goes_on_when_the_rate_limit_cache_is_down(bin, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("cache unreachable")
+
+    monkeypatch.setattr(services.events, "fixed_window_hits", down)
+    assert capture("POST", hook(bin), chunks=[b"still stored"]).status == 200
+    assert bytes(CapturedEvent.objects.get().body) == b"still stored"
+
+
+def test_database_down_is_503_and_the_client_is_told(bin, monkeypatch):
+    from django.db import OperationalError
+
+    def down(**kwargs):
+        raise OperationalError("connection refused")
+
+    capture("GET", hook(bin))  # the bin's settings are now cached in this process
+    monkeypatch.setattr(services, "bin_events_capture_many", down)
+    result = capture("POST", hook(bin), chunks=[b"lost?"])
+    assert result.status == 503
+    assert result.json()["code"] == "service_unavailable"
