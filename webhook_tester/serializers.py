@@ -9,11 +9,13 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from rest_framework import serializers
 
+from common import strict
+
 from .live import event_summary
 from .models import Bin, CapturedEvent, ReplayAttempt
 
 
-class ResponseSpecSerializer(serializers.Serializer[Any]):
+class ResponseSpecSerializer(strict.Serializer):
     """A custom response. Validated in full by the service (status range, allow-listed headers, sizes)."""
 
     status = serializers.IntegerField(default=200, help_text="200-599.")
@@ -27,7 +29,7 @@ class ResponseSpecSerializer(serializers.Serializer[Any]):
     delay_ms = serializers.IntegerField(default=0, help_text="0-10000.")
 
 
-class BinWriteSerializer(serializers.Serializer[Any]):
+class BinWriteSerializer(strict.Serializer):
     name = serializers.CharField(max_length=100, allow_blank=True, required=False)
     response = ResponseSpecSerializer(
         allow_null=True, required=False, help_text="Custom response; null for the JSON receipt."
@@ -45,7 +47,7 @@ class BinWriteSerializer(serializers.Serializer[Any]):
     renew = serializers.BooleanField(required=False, default=False, help_text="PATCH: restart the retention period.")
 
 
-class BinSerializer(serializers.ModelSerializer[Bin]):
+class BinSerializer(strict.ModelSerializer):
     url = serializers.SerializerMethodField(help_text="The capture URL: send anything to it (and to sub-paths).")
     inspector_url = serializers.SerializerMethodField()
     response = serializers.SerializerMethodField()
@@ -125,7 +127,7 @@ def event_payload(event: CapturedEvent) -> dict[str, Any]:
     }
 
 
-class EventSummarySerializer(serializers.ModelSerializer[CapturedEvent]):
+class EventSummarySerializer(strict.ModelSerializer):
     """A list row (no body, no headers)."""
 
     bin_id = serializers.UUIDField(read_only=True)
@@ -184,13 +186,13 @@ class EventSerializer(EventSummarySerializer):
         return event_payload(instance)
 
 
-class ReplayRequestSerializer(serializers.Serializer[Any]):
+class ReplayRequestSerializer(strict.Serializer):
     url = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, help_text="Target; default: the bin's replay_url."
     )
 
 
-class ReplaySerializer(serializers.ModelSerializer[ReplayAttempt]):
+class ReplaySerializer(strict.ModelSerializer):
     event_id = serializers.UUIDField(read_only=True)
     response_body_base64 = serializers.SerializerMethodField()
 
@@ -218,5 +220,5 @@ class ReplaySerializer(serializers.ModelSerializer[ReplayAttempt]):
         return base64.b64encode(bytes(replay.response_body_excerpt)).decode("ascii")
 
 
-class ClearedSerializer(serializers.Serializer[Any]):
+class ClearedSerializer(strict.Serializer):
     deleted = serializers.IntegerField(min_value=0)

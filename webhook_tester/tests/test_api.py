@@ -224,3 +224,23 @@ def test_renew_restarts_retention(auth_client, bin):
     bin.save()
     renewed = auth_client.patch(f"{API}/{bin.pk}", {"renew": True}, format="json").json()
     assert renewed["expires_at"] > (timezone.now() + timedelta(days=6)).isoformat().replace("+00:00", "Z")
+
+
+@pytest.mark.parametrize(
+    ("body", "attr"),
+    [
+        ({"name": 0}, "name"),
+        ({"notify": "yes"}, "notify"),
+        ({"event_cap": "10"}, "event_cap"),
+        ({"response": {"status": "201"}}, "response.status"),
+    ],
+)
+def test_json_types_are_not_coerced(auth_client, body, attr):
+    response = auth_client.post(API, body, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["errors"][0]["attr"] == attr
+
+
+def test_empty_or_repeated_query_parameters_are_400(auth_client, bin):
+    assert auth_client.get(f"{API}/{bin.pk}/events?method=").status_code == 400
+    assert auth_client.get(f"{API}/{bin.pk}/events?q=a&q=b").status_code == 400

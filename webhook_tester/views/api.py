@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from common.errors import FieldError, ValidationFailed
 from common.serialization import parse_datetime
+from common.strict import query_param
 
 from .. import selectors, services
 from ..models import Bin, CapturedEvent
@@ -147,7 +148,7 @@ EVENT_FILTERS = [
 
 
 def _datetime_param(request: Request, name: str) -> Any:
-    raw = request.query_params.get(name)
+    raw = query_param(request.query_params, name)
     if not raw:
         return None
     try:
@@ -185,12 +186,12 @@ class EventListView(generics.ListAPIView[CapturedEvent]):
         params = self.request.query_params
         return selectors.event_list(
             bin=readable_bin(self.request, self.kwargs["bin_id"]),
-            method=params.get("method"),
-            path_prefix=params.get("path_prefix"),
-            content_type=params.get("content_type"),
+            method=query_param(params, "method"),
+            path_prefix=query_param(params, "path_prefix"),
+            content_type=query_param(params, "content_type"),
             received_after=_datetime_param(self.request, "received_after"),
             received_before=_datetime_param(self.request, "received_before"),
-            q=params.get("q"),
+            q=query_param(params, "q"),
         ).defer("body", "headers", "form")
 
     def delete(self, request: Request, bin_id: Any) -> Response:

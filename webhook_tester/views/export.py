@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from common.errors import FieldError, ValidationFailed
+from common.strict import query_param
 
 from .. import selectors
 from ..export import event_curl, event_har
@@ -73,13 +74,13 @@ class EventExportView(APIView):
         ],
     )
     def get(self, request: Request, bin_id: Any, event_id: Any) -> HttpResponse:
-        fmt = request.query_params.get("format", "curl")
+        fmt = query_param(request.query_params, "format") or "curl"
         if fmt not in FORMATS:
             detail = f"One of {', '.join(FORMATS)}."
             raise ValidationFailed(detail, errors=[FieldError(attr="format", code="invalid_choice", detail=detail)])
         event = selectors.event_get(bin=readable_bin(request, bin_id), event_id=event_id)
         if fmt == "curl":
-            target = request.query_params.get("target") or None
+            target = query_param(request.query_params, "target")
             response = HttpResponse(event_curl(event, target=target) + "\n", content_type="text/plain; charset=utf-8")
             response["X-Content-Type-Options"] = "nosniff"
             return response
