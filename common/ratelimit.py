@@ -38,6 +38,7 @@ from redis.exceptions import RedisError
 
 from .errors import RateLimited, problem_response
 from .middleware import HookMiddleware, resolve_request
+from .net import client_ip
 
 __all__ = [
     "Policy",
@@ -47,7 +48,6 @@ __all__ = [
     "fixed_window_hit",
     "fixed_window_hits",
     "client_ip",
-    "client_ip_from_scope",
     "rate_limit_headers",
     "rate_limit_policy",
     "rate_limited_error",
@@ -88,47 +88,7 @@ class Policy:
     key: KeySpec = "ip"
 
 
-# --- Client identity ------------------------------------------------------------------------------
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client's IP address.
-
-    REMOTE_ADDR, unless `TRUSTED_PROXY_COUNT` (N) > 0 says N reverse proxies each append the address
-    they saw to X-Forwarded-For: then the N-th entry from the right is the client (entries further
-    left are whatever the client sent and are not trusted). Fewer entries than proxies (a request
-    that did not pass through all of them) or a malformed entry fall back to REMOTE_ADDR.
-    Also the `RATELIMIT_IP_META_KEY` of django-ratelimit, so its `key="ip"` agrees with ours.
-    """
-    return _client_ip_of(request.META.get("REMOTE_ADDR") or "", request.META.get("HTTP_X_FORWARDED_FOR", ""))
-
-
-def client_ip_from_scope(scope: Mapping[str, Any]) -> str:
-    """`client_ip` for a raw ASGI HTTP scope (code that answers before Django builds a request).
-
-    The same rule: the peer address, or the TRUSTED_PROXY_COUNT-th X-Forwarded-For entry from the
-    right; several X-Forwarded-For header lines are joined with commas, as Django joins them.
-    """
-    client = scope.get("client")
-    remote = str(client[0]) if client else ""
-    forwarded = ",".join(
-        value.decode("latin-1") for name, value in scope.get("headers", ()) if name.lower() == b"x-forwarded-for"
-    )
-    return _client_ip_of(remote, forwarded)
-
-
-def _client_ip_of(remote: str, forwarded_for: str) -> str:
-    remote = remote or "0.0.0.0"  # noqa: S104 - a unix-socket peer has no address
-    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
-    if proxies > 0:
-        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
-        if len(hops) >= proxies:
-            candidate = hops[-proxies]
-            try:
-                return str(ipaddress.ip_address(candidate))
-            except ValueError:
-                pass
-    return remote
+# --- Client identity (common.net.client_ip, re-exported here) ---------------------------------------
 
 
 def _ip_key(group: str, request: HttpRequest) -> str:

@@ -37,7 +37,8 @@ from django.utils import timezone
 
 from common.channels import group_send_bounded
 from common.errors.problems import PROBLEM_CONTENT_TYPE, problem_body
-from common.ratelimit import client_ip_from_scope, rate_limit_headers
+from common.net import client_ip
+from common.ratelimit import rate_limit_headers
 from common.serialization import format_datetime
 
 from . import services
@@ -294,7 +295,7 @@ async def capture_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         "query_string": _text(scope.get("query_string", b"")),
         "headers": headers,
         "body": body,
-        "remote_ip": client_ip_from_scope(scope),
+        "remote_ip": client_ip(scope),
         "is_tls": scope.get("scheme") in ("https", "wss"),
         "received_at": received_at,
     }

@@ -6,7 +6,7 @@ import pytest
 from django.test import AsyncClient, RequestFactory
 from django_ratelimit.core import _get_window
 
-from common.ratelimit import Usage, check_rate, client_ip, client_ip_from_scope, rate_limit_headers, request_principal
+from common.ratelimit import Usage, check_rate, client_ip, rate_limit_headers, request_principal
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("common.tests.urls")]
 
@@ -221,9 +221,6 @@ def test_client_ip(settings, proxies, forwarded, expected):
     settings.TRUSTED_PROXY_COUNT = proxies
     request = RequestFactory().get("/", REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == expected
-    # The ASGI-scope variant (capture paths that answer before Django) follows the same rule.
-    scope = {"client": ("10.9.9.9", 5000), "headers": [(b"X-Forwarded-For", forwarded.encode())]}
-    assert client_ip_from_scope(scope) == expected
 
 
 def test_forwarded_for_with_a_trusted_proxy(client, limits_on):
