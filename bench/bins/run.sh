@@ -80,7 +80,7 @@ PYEOF
 }
 
 taskset -c "$SERVER_CPU" "$VENV/bin/uvicorn" config.asgi:application --host 127.0.0.1 --port "$PORT" \
-  --workers "$WORKERS" --loop uvloop --http config.http_protocol:HeaderCaseHttpToolsProtocol --lifespan off --no-access-log \
+  --workers "$WORKERS" --loop uvloop --http config.http_protocol:HeaderCaseHttpToolsProtocol --lifespan off --no-access-log --no-proxy-headers \
   --log-level warning --backlog 4096 >"$RESULTS/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 150); do
