@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from ._utils import EmailNotAccepted, email_canonical
 from .models import ApiKey, AuthSession, User
 
 
@@ -36,5 +37,9 @@ def user_active_ids(*, after: Any = None, limit: int) -> list[uuid.UUID]:
 
 
 def user_by_email(*, email: str) -> User | None:
-    """The user with this address (case-insensitive), or None."""
-    return User.objects.filter(email__iexact=email).first()
+    """The user with this address (compared in its one canonical form, as login does), or None."""
+    try:
+        address = email_canonical(email)
+    except EmailNotAccepted:
+        return None
+    return User.objects.filter(email=address).first()
