@@ -201,8 +201,8 @@ def bin_update(
         if renew:
             bin.expires_at = timezone.now() + timedelta(days=int(settings.BINS_RETENTION_DAYS))
         bin.save()
-    # This process's capture path sees the change at once; others within BINS_CACHE_SECONDS.
-    transaction.on_commit(lambda: bin_config_forget(bin.pk))
+    # Committed above: this process's capture path sees the change at once; others within BINS_CACHE_SECONDS.
+    bin_config_forget(bin.pk)
     return bin, key
 
 
