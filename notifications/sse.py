@@ -44,7 +44,7 @@ from django.views.decorators.csrf import csrf_exempt
 from common.channels import cancel_until_done, channel_release
 from common.errors import ApplicationError, problem_response
 
-from .push import NOTIFICATION_MESSAGE, READ_MESSAGE, user_group
+from .push import EVENT_MESSAGE, NOTIFICATION_MESSAGE, READ_MESSAGE, user_group
 from .stream import Payload, Position, clamp_position, read_only
 
 logger = logging.getLogger(__name__)
@@ -293,6 +293,8 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
                     yield event
             elif message.get("type") == READ_MESSAGE:
                 yield _event(data={k: v for k, v in message.items() if k != "type"}, event="read")
+            elif message.get("type") == EVENT_MESSAGE:
+                yield _event(data=message["data"], event=message["event"])
     finally:
         try:
             await layer.group_discard(group, channel)
