@@ -41,10 +41,10 @@ OPTIONS: dict[str, dict[str, Any]] = {
 NO_ALPHA = {"JPEG", "BMP"}
 
 
-def _box(image: Image.Image, width: int | None, height: int | None) -> tuple[int, int] | None:
+def _box(size: tuple[int, int], width: int | None, height: int | None) -> tuple[int, int] | None:
     if not width and not height:
         return None
-    w, h = image.size
+    w, h = size
     if width and height:
         return width, height
     if width:
@@ -90,14 +90,17 @@ def make_run(source_mime: str, target: str) -> Any:
             raise ConversionFailed(exc.code, exc.detail) from exc
         try:
             with image_limits():
-                box = _box(image, options.get("width"), options.get("height"))
+                exif = image.getexif()
+                turned = exif.get(0x0112) in (5, 6, 7, 8)  # EXIF orientations that swap width and height
+                upright = image.size[::-1] if turned else image.size
+                box = _box(upright, options.get("width"), options.get("height"))
                 if box and box[0] * box[1] > int(settings.FILES_MAX_IMAGE_PIXELS):
                     raise ConversionFailed("output_too_large", "The requested size exceeds the pixel limit.")
-                if box and image.format == "JPEG":
-                    image.draft("RGB", box)  # decode at a reduced scale (>= box): far faster for thumbnails
+                if box and image.format == "JPEG" and options["fit"] in ("thumbnail", "contain"):
+                    # Decode at a reduced scale that still covers the box: far faster for thumbnails.
+                    image.draft("RGB", box[::-1] if turned else box)
                 image.load()
                 progress(30)
-                exif = image.getexif()
                 icc = image.info.get("icc_profile")
                 image = ImageOps.exif_transpose(image)
                 image = _resize(image, box, options["fit"])
