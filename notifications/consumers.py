@@ -196,9 +196,8 @@ class NotificationConsumer(AuthenticatedJsonWebsocketConsumer):
         await self._send({"type": "read", "ids": event["ids"], "all": event["all"], "count": event["count"]})
 
     async def notification_event(self, event: dict[str, Any]) -> None:
-        """An ephemeral event (not stored, no seq): dropped while a resume is held, never replayed."""
-        if not self._holding:
-            await self._send({"type": "event", "event": event["event"], "data": event["data"]})
+        """An ephemeral event (not stored, no seq, never replayed): no ordering to keep, sent at once."""
+        await self._send({"type": "event", "event": event["event"], "data": event["data"]})
 
     # --- outgoing queue -------------------------------------------------------------------------
 

@@ -80,8 +80,8 @@ def conversion_start(
         options=clean,
         callback_url=callback_url or "",
     )
+    _publish(job, "queued")  # registered first, so it goes out before anything the task publishes
     job_enqueue(job)
-    _publish(job, "queued")
     return job
 
 

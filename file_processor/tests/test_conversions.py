@@ -67,7 +67,10 @@ def test_png_with_alpha_converts_to_every_image_format(upload, convert, target):
     _, job = convert(source["id"], target, width=10, height=10, fit="cover")
     image = Image.open(io.BytesIO(_output(job)))
     assert image.size == (10, 10)
-    assert image.format == {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "tiff": "TIFF", "bmp": "BMP", "avif": "AVIF"}[target]
+    assert (
+        image.format
+        == {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "tiff": "TIFF", "bmp": "BMP", "avif": "AVIF"}[target]
+    )
 
 
 def test_csv_to_json_and_xlsx(upload, convert):
@@ -96,7 +99,11 @@ def test_xlsx_to_csv_and_json_to_csv(upload, convert):
     data = json.dumps([{"x": 1, "y": "two"}, {"x": 3, "z": True}]).encode()
     source = upload(data, name="rows.json", content_type="application/json").json()
     _, job = convert(source["id"], "csv")
-    assert list(csv.reader(io.StringIO(_output(job).decode()))) == [["x", "y", "z"], ["1", "two", ""], ["3", "", "True"]]
+    assert list(csv.reader(io.StringIO(_output(job).decode()))) == [
+        ["x", "y", "z"],
+        ["1", "two", ""],
+        ["3", "", "True"],
+    ]
 
 
 def test_markdown_to_html_escapes_raw_html(upload, convert):
@@ -152,7 +159,9 @@ def test_bad_options_are_400_with_field_errors(upload, convert):
 def test_converting_another_users_file_is_404(upload, api_client, other_user, make_access_token):
     source = upload(CSV_TEXT.encode(), name="a.csv", content_type="text/csv").json()
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_access_token(other_user)}")
-    response = api_client.post("/api/v1/files/convert", {"file_id": source["id"], "target_format": "json"}, format="json")
+    response = api_client.post(
+        "/api/v1/files/convert", {"file_id": source["id"], "target_format": "json"}, format="json"
+    )
     assert response.status_code == 404
 
 

@@ -94,7 +94,9 @@ def test_content_that_contradicts_the_signed_type_is_415(auth_client, api_client
 def test_signing_refuses_oversize_and_unaccepted_types(auth_client, settings):
     settings.FILES_MAX_UPLOAD_BYTES = 100
     too_big = auth_client.post(
-        "/api/v1/files/uploads/signed-url", {"filename": "a.csv", "content_type": "text/csv", "size": 101}, format="json"
+        "/api/v1/files/uploads/signed-url",
+        {"filename": "a.csv", "content_type": "text/csv", "size": 101},
+        format="json",
     )
     assert too_big.status_code == 413
     exe = auth_client.post(

@@ -1,0 +1,58 @@
+"""Status and progress reach the owner's notification socket live; the end is also a stored notification."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from channels.db import database_sync_to_async
+from django.core.files.base import ContentFile
+
+from file_processor.services import conversion_start
+from file_processor.services.files import file_store
+from notifications.tests.conftest import receive_type, ws_ready
+
+from .samples import image_bytes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def _stray_tasks(stray_tasks_cancelled):
+    yield
+
+
+def _start(user):
+    content = image_bytes("PNG", (200, 100))
+    stored = file_store(
+        owner=user,
+        fp=ContentFile(content),
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        head=content,
+        filename="a.png",
+    )
+    return conversion_start(user=user, file_id=stored.pk, target_format="webp", options={"width": 50})
+
+
+async def test_conversion_pushes_status_progress_and_final_notification(user, make_access_token, settings):
+    settings.NOTIFICATIONS_WS_RESUME_GRACE_SECONDS = 0
+    token = await database_sync_to_async(make_access_token)(user)
+    communicator, _ready = await ws_ready(token)
+    try:
+        job = await database_sync_to_async(_start)(user)  # autocommit: queued, then run (eager) at once
+        events = []
+        while not events or events[-1]["event"] not in ("file.conversion.succeeded", "file.conversion.failed"):
+            events.append(await receive_type(communicator, "event"))
+        names = [event["event"] for event in events]
+        assert names[0] == "file.conversion.queued" and names[1] == "file.conversion.processing"
+        assert names[-1] == "file.conversion.succeeded"
+        assert "file.conversion.progress" in names
+        progress = [event["data"]["progress"] for event in events]
+        assert progress == sorted(progress) and progress[-1] == 100
+        assert all(event["data"]["id"] == str(job.pk) for event in events)
+        note = await receive_type(communicator, "notification")
+        assert note["notification"]["kind"] == "file.converted"
+        assert note["notification"]["data"]["job_id"] == str(job.pk)
+    finally:
+        await communicator.disconnect()
