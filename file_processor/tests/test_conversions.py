@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from file_processor.models import ConversionJob, StoredFile
-from notifications.models import Notification
+from notifications.selectors import notification_list
 
 from .conftest import problem
 from .samples import CSV_TEXT, MARKDOWN_TEXT, bomb_png, image_bytes, jpeg_with_orientation, xlsx_bytes
@@ -181,7 +181,7 @@ def test_permanent_failure_fails_at_once_and_notifies(upload, convert, settings,
     _, job = convert(source["id"], "webp")
     assert job.status == "failed" and job.attempts == 1
     assert job.error_code == "decompression_bomb"
-    note = Notification.objects.get(recipient=user)
+    note = notification_list(user=user).get()
     assert note.kind == "file.conversion_failed" and note.data["job_id"] == str(job.pk)
 
 
@@ -199,7 +199,7 @@ def test_transient_failure_is_retried_then_succeeds(upload, convert, monkeypatch
     monkeypatch.setattr(default_storage, "open", flaky_open)
     _, job = convert(source["id"], "json")  # eager: the retries run at once, in this process
     assert job.status == "succeeded" and job.attempts == 3
-    assert Notification.objects.get(recipient=user).kind == "file.converted"
+    assert notification_list(user=user).get().kind == "file.converted"
 
 
 def test_transient_failures_stop_after_max_attempts(upload, convert, monkeypatch, settings):

@@ -6,15 +6,36 @@ import hashlib
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.core.files.base import ContentFile
 
 from file_processor.services import conversion_start
 from file_processor.services.files import file_store
-from notifications.tests.conftest import receive_type, ws_ready
 
 from .samples import image_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def ws_ready(token: str) -> WebsocketCommunicator:
+    """A notifications socket (bearer subprotocol) that has joined its group."""
+    from config.asgi import application
+
+    communicator = WebsocketCommunicator(
+        application, "/ws/notifications", headers=[(b"origin", b"http://testserver")], subprotocols=["bearer", token]
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "ready"
+    return communicator
+
+
+async def receive_type(communicator: WebsocketCommunicator, kind: str) -> dict:
+    while True:
+        message = await communicator.receive_json_from(timeout=10)
+        if message["type"] == kind:
+            return message
+        assert message["type"] in ("ping", "read", "event", "notification"), message
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +59,7 @@ def _start(user):
 async def test_conversion_pushes_status_progress_and_final_notification(user, make_access_token, settings):
     settings.NOTIFICATIONS_WS_RESUME_GRACE_SECONDS = 0
     token = await database_sync_to_async(make_access_token)(user)
-    communicator, _ready = await ws_ready(token)
+    communicator = await ws_ready(token)
     try:
         job = await database_sync_to_async(_start)(user)  # autocommit: queued, then run (eager) at once
         events = []
