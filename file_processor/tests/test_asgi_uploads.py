@@ -16,9 +16,13 @@ BOUNDARY = "----files-test-boundary"
 
 def _multipart(content: bytes, name: str = "data.csv", content_type: str = "text/csv") -> bytes:
     return (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-        f"Content-Type: {content_type}\r\n\r\n"
-    ).encode() + content + f"\r\n--{BOUNDARY}--\r\n".encode()
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
 
 
 async def _chunks(body: bytes, size: int = 4096):
