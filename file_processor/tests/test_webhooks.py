@@ -17,6 +17,7 @@ from .conftest import problem
 from .samples import CSV_TEXT
 
 pytestmark = pytest.mark.django_db
+pytest.importorskip("common.outbound", reason="common.outbound (branch outbound) is not merged yet")
 
 
 class Receiver:
