@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -125,18 +126,23 @@ def test_markdown_to_pdf_has_the_pages(upload, convert):
 
 
 def test_html_to_pdf_fetches_nothing_but_data_urls(upload, convert, tmp_path):
-    secret = tmp_path / "secret.css"
-    secret.write_text("body { color: red }")
-    page = (
-        f'<html><head><link rel="stylesheet" href="file://{secret}"></head><body><h1>Hi</h1>'
-        '<img src="http://127.0.0.1:1/x.png"><img src="data:image/png;base64,'
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-        '"></body></html>'
-    )
-    source = upload(page.encode(), name="page.html", content_type="text/html").json()
-    _, job = convert(source["id"], "pdf")
-    assert _output(job).startswith(b"%PDF")
-    assert StoredFile.objects.get(pk=job.output_id).metadata["pages"] == 1
+    local = tmp_path / "local.png"
+    local.write_bytes(image_bytes("PNG", (40, 40)))
+    inline = base64.b64encode(image_bytes("PNG", (40, 40))).decode()
+    pdfs = {}
+    for label, src in (
+        ("file", f"file://{local}"),
+        ("http", "http://127.0.0.1:9/x.png"),
+        ("data", f"data:image/png;base64,{inline}"),
+    ):
+        page = f'<html><body><h1>Hi</h1><img src="{src}"></body></html>'
+        source = upload(page.encode(), name=f"{label}.html", content_type="text/html").json()
+        _, job = convert(source["id"], "pdf")
+        pdfs[label] = _output(job)
+        assert pdfs[label].startswith(b"%PDF")
+    assert b"/Image" not in pdfs["file"]  # a local file was not read
+    assert b"/Image" not in pdfs["http"]
+    assert b"/Image" in pdfs["data"]  # data: URLs still work
 
 
 def test_unsupported_pair_is_422_naming_the_supported_targets(upload, convert):
