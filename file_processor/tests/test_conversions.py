@@ -235,3 +235,15 @@ def test_bomb_png_cannot_be_converted_even_if_stored(user, settings, convert):
     settings.FILES_MAX_IMAGE_PIXELS = 50_000_000
     _, job = convert(str(stored.pk), "png")
     assert job.status == "failed" and job.error_code == "decompression_bomb" and job.attempts == 1
+
+
+def test_a_redelivered_task_does_nothing_twice(upload, convert):
+    from file_processor.services import conversion_run
+
+    source = upload(CSV_TEXT.encode(), name="a.csv", content_type="text/csv").json()
+    _, job = convert(source["id"], "json")
+    files_before = StoredFile.objects.count()
+    assert conversion_run(job_id=job.pk) == "skipped"
+    assert StoredFile.objects.count() == files_before
+    job.refresh_from_db()
+    assert job.attempts == 1 and job.status == "succeeded"
