@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.files.base import ContentFile
 from PIL import Image, ImageDraw
 
 from .models import StoredFile
-from .services import conversion_run, conversion_start, file_store
+from .services import conversion_run, conversion_start, file_store_bytes
 
 DEMO_EMAIL = "demo@example.com"
 
@@ -49,15 +47,8 @@ def seed_run(*, stdout: Any) -> None:
         return
     for name, content_type, make, target, options in DEMO_FILES:
         content = make()
-        stored = file_store(
-            owner=user,
-            fp=ContentFile(content),
-            size=len(content),
-            sha256=hashlib.sha256(content).hexdigest(),
-            head=content[:65536],
-            filename=name,
-            declared_type=content_type,
-            metadata={"seed": True},
+        stored = file_store_bytes(
+            owner=user, content=content, filename=name, declared_type=content_type, metadata={"seed": True}
         )
         job = conversion_start(user=user, file_id=stored.pk, target_format=target, options=options)
         conversion_run(job_id=job.pk)  # finished now; the task queued at commit finds nothing left to do

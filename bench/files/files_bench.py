@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import io
 import os
@@ -21,12 +20,11 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.files.base import ContentFile  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from auth_app.services import auth_session_start  # noqa: E402
 from file_processor.models import ConversionJob  # noqa: E402
-from file_processor.services import conversion_start, file_store  # noqa: E402
+from file_processor.services import conversion_start, file_store_bytes  # noqa: E402
 
 BASE = os.environ["BENCH_URL"]
 SERVER_PID = int(os.environ["SERVER_PID"])
@@ -98,14 +96,7 @@ def upload(token: str, mib: int) -> None:
 
 
 def stored(user: object, content: bytes, name: str) -> object:
-    return file_store(
-        owner=user,
-        fp=ContentFile(content),
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        head=content[:65536],
-        filename=name,
-    )
+    return file_store_bytes(owner=user, content=content, filename=name)
 
 
 def run_job(user: object, source: object, target: str, options: dict) -> tuple[float, ConversionJob]:

@@ -8,7 +8,7 @@
 
 from .conversions import conversion_run, conversion_start
 from .direct import direct_upload_receive, direct_upload_start
-from .files import file_delete, file_store, files_expire
+from .files import file_delete, file_store, file_store_bytes, files_expire
 from .webhooks import inbound_convert, webhook_deliver, webhook_secret_for
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "direct_upload_start",
     "file_delete",
     "file_store",
+    "file_store_bytes",
     "files_expire",
     "inbound_convert",
     "webhook_deliver",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from datetime import timedelta
@@ -9,11 +10,12 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from ..inspection import content_validate, filename_sanitise, mime_detect
+from ..inspection import SNIFF_BYTES, content_validate, filename_sanitise, mime_detect
 from ..models import DirectUploadToken, FileOrigin, StoredFile
 from ..selectors import file_get
 
@@ -78,6 +80,22 @@ def file_store(
     except BaseException:
         storage_delete_quietly(key)
         raise
+
+
+def file_store_bytes(
+    *, owner: Any, content: bytes, filename: str, declared_type: str = "", metadata: dict[str, Any] | None = None
+) -> StoredFile:
+    """`file_store` for bytes already in memory (seed data, other apps' small files, tests)."""
+    return file_store(
+        owner=owner,
+        fp=ContentFile(content),
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        head=content[:SNIFF_BYTES],
+        filename=filename,
+        declared_type=declared_type,
+        metadata=metadata,
+    )
 
 
 def file_store_output(

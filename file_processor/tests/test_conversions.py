@@ -42,7 +42,7 @@ def convert(auth_client, django_capture_on_commit_callbacks):
 def _output(job: ConversionJob) -> bytes:
     assert job.status == "succeeded", (job.error_code, job.error_message)
     assert job.progress == 100
-    output = StoredFile.objects.get(pk=job.output_id)
+    output = StoredFile.objects.get(pk=str(job.output_id))
     with default_storage.open(output.storage_key, "rb") as handle:
         return handle.read()
 
@@ -223,15 +223,10 @@ def test_transient_failures_stop_after_max_attempts(upload, convert, monkeypatch
 
 def test_bomb_png_cannot_be_converted_even_if_stored(user, settings, convert):
     """A bomb that got in under a laxer limit fails permanently at conversion."""
-    from django.core.files.base import ContentFile
-
-    from file_processor.services.files import file_store
+    from file_processor.services import file_store_bytes
 
     settings.FILES_MAX_IMAGE_PIXELS = 200_000_000
-    content = bomb_png(12_000)
-    stored = file_store(
-        owner=user, fp=ContentFile(content), size=len(content), sha256="0" * 64, head=content[:65536], filename="b.png"
-    )
+    stored = file_store_bytes(owner=user, content=bomb_png(12_000), filename="b.png")
     settings.FILES_MAX_IMAGE_PIXELS = 50_000_000
     _, job = convert(str(stored.pk), "png")
     assert job.status == "failed" and job.error_code == "decompression_bomb" and job.attempts == 1

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.core.files.base import ContentFile
 
-from file_processor.services import conversion_start
-from file_processor.services.files import file_store
+from file_processor.services import conversion_start, file_store_bytes
 
 from .samples import image_bytes
 
@@ -44,15 +40,7 @@ async def _stray_tasks(stray_tasks_cancelled):
 
 
 def _start(user):
-    content = image_bytes("PNG", (200, 100))
-    stored = file_store(
-        owner=user,
-        fp=ContentFile(content),
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        head=content,
-        filename="a.png",
-    )
+    stored = file_store_bytes(owner=user, content=image_bytes("PNG", (200, 100)), filename="a.png")
     return conversion_start(user=user, file_id=stored.pk, target_format="webp", options={"width": 50})
 
 
@@ -62,7 +50,7 @@ async def test_conversion_pushes_status_progress_and_final_notification(user, ma
     communicator = await ws_ready(token)
     try:
         job = await database_sync_to_async(_start)(user)  # autocommit: queued, then run (eager) at once
-        events = []
+        events: list[dict] = []
         while not events or events[-1]["event"] not in ("file.conversion.succeeded", "file.conversion.failed"):
             events.append(await receive_type(communicator, "event"))
         names = [event["event"] for event in events]

@@ -6,7 +6,6 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from django.core.files.base import ContentFile
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -16,7 +15,7 @@ from common.jobs import JobStatus, job_claim, job_fail, job_succeed
 from file_processor.converters import registry
 from file_processor.models import ConversionJob, StoredFile
 from file_processor.services import conversions
-from file_processor.services.files import file_store
+from file_processor.services.files import file_store_bytes
 
 from .samples import CSV_TEXT, MARKDOWN_TEXT, image_bytes, xlsx_bytes
 
@@ -66,15 +65,7 @@ SAMPLES = {
 
 def _stored(user, mime: str) -> StoredFile:
     make, name = SAMPLES[mime]
-    content = make()
-    return file_store(
-        owner=user,
-        fp=ContentFile(content),
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        head=content[:65536],
-        filename=name,
-    )
+    return file_store_bytes(owner=user, content=make(), filename=name)
 
 
 @hsettings(db_property, max_examples=40)
@@ -149,7 +140,7 @@ def test_property_17_retry_backoff(user, settings, django_capture_on_commit_call
 
 
 # JSON that PostgreSQL jsonb stores exactly: no NUL, no lone surrogates, floats below 1e15 (see notifications).
-json_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20)
+json_text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=20)
 json_values = st.recursive(
     st.none()
     | st.booleans()
@@ -165,15 +156,6 @@ json_values = st.recursive(
 @given(metadata=st.dictionaries(json_text, json_values, max_size=5))
 def test_property_18_file_metadata_round_trip(user, auth_client, metadata):
     """Metadata JSON survives the database and the API unchanged."""
-    content = CSV_TEXT.encode()
-    stored = file_store(
-        owner=user,
-        fp=ContentFile(content),
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        head=content,
-        filename="a.csv",
-        metadata=metadata,
-    )
+    stored = file_store_bytes(owner=user, content=CSV_TEXT.encode(), filename="a.csv", metadata=metadata)
     assert StoredFile.objects.get(pk=stored.pk).metadata == metadata
     assert auth_client.get(f"/api/v1/files/{stored.pk}").json()["metadata"] == metadata

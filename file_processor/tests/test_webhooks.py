@@ -17,7 +17,6 @@ from .conftest import problem
 from .samples import CSV_TEXT
 
 pytestmark = pytest.mark.django_db
-pytest.importorskip("common.outbound", reason="common.outbound (branch outbound) is not merged yet")
 
 
 class Receiver:
