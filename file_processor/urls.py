@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("files/uploads", views.UploadView.as_view(), name="upload"),
     path("files/uploads/signed-url", views.SignedUrlView.as_view(), name="signed-url"),
     path("files/uploads/direct/<str:token>", views.DirectUploadView.as_view(), name="direct-upload"),
+    path("files/uploads/direct/<str:token>/complete", views.DirectUploadCompleteView.as_view(), name="direct-complete"),
     path("files/conversions", views.ConversionMatrixView.as_view(), name="conversions"),
     path("files/convert", views.ConvertView.as_view(), name="convert"),
     path("files/jobs/<uuid:pk>", views.JobDetailView.as_view(), name="job"),

@@ -256,6 +256,28 @@ class DirectUploadView(APIView):
         return response
 
 
+class DirectUploadCompleteView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Register an S3 direct upload (the token is the credential)",
+        description=(
+            "S3 mode only (409 `not_s3` otherwise): after POSTing to the presigned form, call this with the same "
+            "token. The object is checked like any upload and moved to a server-chosen key; works once."
+        ),
+        tags=TAGS,
+        request=None,
+        responses={201: StoredFileSerializer},
+        examples=[FILE_EXAMPLE],
+    )
+    def post(self, request: Request, token: str) -> Response:
+        stored = services.direct_upload_complete(signed=token)
+        response = Response(StoredFileSerializer(stored).data, status=status.HTTP_201_CREATED)
+        response["Location"] = f"/api/v1/files/{stored.pk}"
+        return response
+
+
 @extend_schema_view(
     get=extend_schema(summary="Show one of my files", tags=TAGS, examples=[FILE_EXAMPLE]),
     delete=extend_schema(summary="Delete one of my files (and its bytes)", tags=TAGS, responses={204: None}),

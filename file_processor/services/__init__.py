@@ -7,13 +7,14 @@
 """
 
 from .conversions import conversion_run, conversion_start
-from .direct import direct_upload_receive, direct_upload_start
+from .direct import direct_upload_complete, direct_upload_receive, direct_upload_start
 from .files import file_delete, file_store, file_store_bytes, files_expire
 from .webhooks import inbound_convert, webhook_deliver, webhook_secret_for
 
 __all__ = [
     "conversion_run",
     "conversion_start",
+    "direct_upload_complete",
     "direct_upload_receive",
     "direct_upload_start",
     "file_delete",

@@ -3,7 +3,8 @@
 Locally the URL is `PUT /api/v1/files/uploads/direct/<token>`: the token is a `TimestampSigner`
 signature of a nonce row's id, and the row is marked used by one atomic UPDATE, so it works once.
 With S3 configured the answer is a presigned POST with a `content-length-range` condition (Uppy's
-`@uppy/aws-s3` shape `{method, url, fields, headers}`) for the key the server chose.
+`@uppy/aws-s3` shape `{method, url, fields, headers}`) for a staging key the server chose, and
+`POST /uploads/direct/<token>/complete` registers the object once it is there.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,7 +24,7 @@ from ..errors import Gone, PayloadTooLarge, UnsupportedMediaType
 from ..inspection import filename_sanitise, normalise_mime
 from ..models import DirectUploadToken, FileOrigin, StoredFile
 from ..uploads import stream_to_temp
-from .files import file_store, storage_key_new
+from .files import file_store, storage_delete_quietly, storage_key_new
 
 SALT = "file_processor.direct-upload"
 
@@ -81,8 +83,6 @@ def _s3_presigned_post(token: DirectUploadToken, ttl: int) -> dict[str, Any]:
         Conditions=[["content-length-range", 1, token.size], {"Content-Type": token.content_type}],
         ExpiresIn=ttl,
     )
-    # TODO(files): registering an S3-direct object (sniffing and validating it from the bucket) needs
-    # a completion call; until then S3 direct uploads are reserved but not listed (docs/decisions.md).
     return {
         "method": "POST",
         "url": post["url"],
@@ -144,3 +144,42 @@ def direct_upload_receive(*, signed: str, read: Any, content_length: int | None)
             )
             DirectUploadToken.objects.filter(pk=token.pk).update(file=stored)
     return stored
+
+
+def direct_upload_complete(*, signed: str) -> StoredFile:
+    """S3 mode: register what the client POSTed to the presigned staging key (`POST .../complete`).
+
+    The staging object is read back, checked like any upload and stored under a new server-chosen key;
+    the staging key is deleted either way, so a second POST to the (still valid) presigned form after
+    completion changes nothing that was validated. The token works once here too.
+    """
+    if not settings.FILES_S3_BUCKET:
+        raise Conflict("Completion is for S3 direct uploads; locally the PUT stores the file.", code="not_s3")
+    token = _token_claim(signed)
+    try:
+        try:
+            handle = default_storage.open(token.storage_key, "rb")
+        except Exception as exc:  # boto3's ClientError, FileNotFoundError: nothing was uploaded
+            raise Conflict("Nothing was uploaded to this URL.", code="upload_missing") from exc
+        with handle:
+            upload = stream_to_temp(handle.read, max_bytes=token.size)
+        with upload:
+            if upload.size != token.size:
+                raise ValidationFailed(
+                    f"The object is {upload.size} bytes; this URL was signed for exactly {token.size}.",
+                    code="size_mismatch",
+                )
+            stored = file_store(
+                owner=token.owner,
+                fp=upload,
+                size=upload.size,
+                sha256=upload.sha256,
+                head=upload.head,
+                filename=token.filename,
+                declared_type=token.content_type,
+                origin=FileOrigin.DIRECT,
+            )
+            DirectUploadToken.objects.filter(pk=token.pk).update(file=stored)
+            return stored
+    finally:
+        storage_delete_quietly(token.storage_key)
