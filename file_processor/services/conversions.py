@@ -115,6 +115,11 @@ def conversion_run(*, job_id: Any) -> str:
     job = job_claim(ConversionJob, job_id)
     if job is None:
         return "skipped"
+    if job.attempts > int(settings.FILES_CONVERSION_MAX_ATTEMPTS):
+        # Claimed again after its worker died (hard time limit, OOM kill) more often than allowed:
+        # an input that kills workers must not be retried forever by the sweeper.
+        _finish_failed(job, "attempts_exhausted", f"Gave up after {job.attempts - 1} attempts that did not finish.")
+        return job.status
     job.progress = 0
     ConversionJob.objects.filter(pk=job.pk).update(progress=0)
     _publish(job, "processing")

@@ -242,3 +242,17 @@ def test_a_redelivered_task_does_nothing_twice(upload, convert):
     assert StoredFile.objects.count() == files_before
     job.refresh_from_db()
     assert job.attempts == 1 and job.status == "succeeded"
+
+
+def test_a_job_that_keeps_killing_its_worker_is_given_up(upload, user, settings, django_capture_on_commit_callbacks):
+    """A job claimed again after its worker died (no retry was recorded) stops at the attempt limit."""
+    from file_processor.services import conversion_run, conversion_start
+
+    settings.FILES_CONVERSION_MAX_ATTEMPTS = 2
+    source = upload(CSV_TEXT.encode(), name="a.csv", content_type="text/csv").json()
+    with django_capture_on_commit_callbacks(execute=False):
+        job = conversion_start(user=user, file_id=source["id"], target_format="json")
+    ConversionJob.objects.filter(pk=job.pk).update(attempts=2)  # two claims whose workers died mid-job
+    assert conversion_run(job_id=job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.error_code == "attempts_exhausted" and job.attempts == 3 and job.output_id is None
