@@ -85,7 +85,7 @@ def test_property_15_conversion_queuing(user, django_capture_on_commit_callbacks
 EVENTS = st.lists(st.sampled_from(["claim", "progress", "succeed", "fail", "retry", "claim_again"]), max_size=8)
 
 
-@hsettings(db_property, max_examples=30)
+@hsettings(db_property, max_examples=15)
 @given(events=EVENTS, progress=st.integers(min_value=0, max_value=100))
 def test_property_16_status_consistency(user, auth_client, events, progress):
     """Whatever happens to a job, /jobs/{id} and /{file}/status agree and the fields fit the status."""
