@@ -37,6 +37,14 @@ OPTIONS: dict[str, dict[str, Any]] = {
     },
     "quality": {"type": "integer", "minimum": 1, "maximum": 100, "default": 85, "description": "Lossy quality."},
     "strip_metadata": {"type": "boolean", "default": True, "description": "Drop EXIF/XMP/ICC metadata."},
+    "effort": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 6,
+        "default": 0,
+        "description": "WebP encoder effort (libwebp `method`): 0 is fastest (a 1024 px thumbnail encodes "
+        "in a fraction of the time of Pillow's default 4, at a similar size); 6 is slowest.",
+    },
 }
 NO_ALPHA = {"JPEG", "BMP"}
 
@@ -112,7 +120,7 @@ def make_run(source_mime: str, target: str) -> Any:
                 if fmt == "JPEG":
                     save["optimize"] = False
                 if fmt == "WEBP":
-                    save["method"] = 4
+                    save["method"] = options["effort"]
                 if not options["strip_metadata"]:
                     if exif:
                         exif[0x0112] = 1  # the pixels are transposed already
