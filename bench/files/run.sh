@@ -6,6 +6,7 @@
 #
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/files REDIS_URL=redis://127.0.0.1:6379/6 bash bench/files/run.sh
 #   ... UPLOAD_MIB=128 THUMB_RUNS=5 bash bench/files/run.sh   # smoke
+#   ... UPLOAD_MIB=0 THUMB_ONLY=1 bash bench/files/run.sh       # only the thumbnail latency
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
