@@ -9,6 +9,7 @@ from config.settings.base import (
     API_MAX_BODY_BYTES,
     CELERY_BEAT_SCHEDULE,
     CELERY_BROKER_TRANSPORT_OPTIONS,
+    JOBS_LEASE_SECONDS,
     REQUEST_BODY_LIMITS,
     STORAGES,
 )
@@ -101,6 +102,11 @@ REQUEST_BODY_LIMITS["/api/v1/files/uploads"] = FILES_MAX_UPLOAD_BYTES + _MULTIPA
 REQUEST_BODY_LIMITS["/api/v1/files/uploads/direct/"] = FILES_MAX_UPLOAD_BYTES
 REQUEST_BODY_LIMITS["/api/v1/files/uploads/signed-url"] = API_MAX_BODY_BYTES
 
+if FILES_CONVERSION_TIME_LIMIT >= JOBS_LEASE_SECONDS:
+    raise ImproperlyConfigured(
+        "FILES_CONVERSION_TIME_LIMIT must be shorter than JOBS_LEASE_SECONDS, or a second worker takes over a "
+        "conversion that is still running."
+    )
 if FILES_RETRY_MAX_SECONDS >= float(CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]):
     raise ImproperlyConfigured("FILES_RETRY_MAX_SECONDS must stay under the broker's visibility timeout.")
 

@@ -116,3 +116,17 @@ def test_inbound_trigger_signed_by_another_users_secret_is_401(upload, api_clien
         "/api/v1/files/webhooks/convert", body, content_type="application/json", HTTP_X_API_KEY=raw_key, **headers
     )
     assert response.status_code == 401
+
+
+def test_tasks_are_late_acked_time_limited_and_retention_is_scheduled(settings):
+    from file_processor import tasks
+
+    for task in (tasks.conversion_run_task, tasks.webhook_deliver_task):
+        assert task.acks_late and task.reject_on_worker_lost
+        assert task.soft_time_limit < task.time_limit
+    assert tasks.conversion_run_task.time_limit == settings.FILES_CONVERSION_TIME_LIMIT
+    # The lease that lets another worker take over must outlast the task's hard limit.
+    assert settings.JOBS_LEASE_SECONDS > settings.FILES_CONVERSION_TIME_LIMIT
+    entry = settings.CELERY_BEAT_SCHEDULE["files-retention"]
+    assert entry["task"] == "file_processor.tasks.files_expire_task"
+    assert tasks.files_expire_task.delay().get() == 0
