@@ -123,6 +123,7 @@ def test_tasks_are_late_acked_time_limited_and_retention_is_scheduled(settings):
 
     for task in (tasks.conversion_run_task, tasks.webhook_deliver_task):
         assert task.acks_late and task.reject_on_worker_lost
+        assert task.soft_time_limit is not None and task.time_limit is not None
         assert task.soft_time_limit < task.time_limit
     assert tasks.conversion_run_task.time_limit == settings.FILES_CONVERSION_TIME_LIMIT
     # The lease that lets another worker take over must outlast the task's hard limit.
