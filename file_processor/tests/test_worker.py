@@ -153,7 +153,7 @@ def test_a_job_whose_worker_was_killed_is_finished_by_another(settings, auth_cli
         busy = _wait_for(lambda: next((w for w in workers if w.received()), None), 10, "the worker that took it")
         busy.kill()
         stuck = ConversionJob.objects.get(pk=job_id)
-        assert stuck.status == "processing" and stuck.attempts == 1
+        assert stuck.status == "processing" and stuck.attempts == 1 and stuck.started_at is not None
         assert jobs_sweep() == 0  # within its lease the job is left alone (its worker may be alive)
         # Let the lease run out (JOBS_LEASE_SECONDS, 6 minutes by default) without waiting for it.
         ConversionJob.objects.filter(pk=job_id).update(
