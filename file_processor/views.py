@@ -40,7 +40,6 @@ from .serializers import (
 from .uploads import HashingUploadHandler
 
 TAGS = ["files"]
-MULTIPART_SLACK = 64 * 1024
 
 FILE_EXAMPLE = OpenApiExample(
     "A stored file",
@@ -81,16 +80,6 @@ JOB_EXAMPLE = OpenApiExample(
 )
 
 
-class _SettingBytes:
-    """A class attribute read from settings on each access (the body-limit middleware reads the class)."""
-
-    def __init__(self, extra: int = 0) -> None:
-        self.extra = extra
-
-    def __get__(self, obj: Any, owner: Any) -> int:
-        return int(settings.FILES_MAX_UPLOAD_BYTES) + self.extra
-
-
 def _base_url(request: Request) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
@@ -116,7 +105,6 @@ class FileListView(generics.ListAPIView[StoredFile]):
 
 class UploadView(APIView):
     parser_classes = [MultiPartParser]
-    max_body_bytes = _SettingBytes(MULTIPART_SLACK)
 
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         # Before authentication: a session-authenticated request's CSRF check parses the body.
@@ -232,7 +220,6 @@ class SignedUrlView(APIView):
 class DirectUploadView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
-    max_body_bytes = _SettingBytes()
 
     @extend_schema(
         summary="Upload to a signed URL (the token is the credential)",

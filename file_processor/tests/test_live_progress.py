@@ -18,7 +18,10 @@ async def ws_ready(token: str) -> WebsocketCommunicator:
     from config.asgi import application
 
     communicator = WebsocketCommunicator(
-        application, "/ws/notifications", headers=[(b"origin", b"http://testserver")], subprotocols=["bearer", token]
+        application,
+        "/ws/notifications",
+        headers=[(b"host", b"testserver"), (b"origin", b"http://testserver")],
+        subprotocols=["bearer", token],
     )
     connected, _ = await communicator.connect()
     assert connected
