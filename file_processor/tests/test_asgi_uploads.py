@@ -58,3 +58,15 @@ async def test_chunked_upload_over_the_file_limit_is_413_and_keeps_nothing(user,
     assert not await database_sync_to_async(StoredFile.objects.exists)()
     media = settings.MEDIA_ROOT
     assert not media.exists() or not any(path.is_file() for path in media.rglob("*"))
+
+
+@pytest.mark.parametrize("chunked", [True, False])
+async def test_the_routes_body_limit_refuses_before_django_reads(user, make_access_token, settings, chunked):
+    """REQUEST_BODY_LIMITS["/api/v1/files/uploads"] (set by config/settings/files.py) is enforced by the
+    serving layer, with or without Content-Length."""
+    settings.REQUEST_BODY_LIMITS = {**settings.REQUEST_BODY_LIMITS, "/api/v1/files/uploads": 5000}
+    token = await database_sync_to_async(make_access_token)(user)
+    response = await _post(token, _multipart(b"a,b\n" + b"1,2\n" * 5000), chunked=chunked)
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert not await database_sync_to_async(StoredFile.objects.exists)()

@@ -93,7 +93,7 @@ def test_traversal_filenames_are_reduced_to_a_display_name(upload, name, kept):
     assert ".." not in key and kept not in key
 
 
-def test_over_limit_upload_with_content_length_is_413_before_reading(upload, stored_keys, settings):
+def test_over_limit_upload_with_content_length_is_413(upload, stored_keys, settings):
     settings.FILES_MAX_UPLOAD_BYTES = 1000
     content = b"a,b\n" + b"1,2\n" * 20_000  # 80 KB: past the limit plus the multipart slack
     _refused(upload(content, name="big.csv", content_type="text/csv"), 413, "payload_too_large", stored_keys)
