@@ -23,7 +23,7 @@ from common.errors import Conflict, FieldError, PermissionDenied, ValidationFail
 from ..errors import Gone, PayloadTooLarge, UnsupportedMediaType
 from ..inspection import filename_sanitise, normalise_mime
 from ..models import DirectUploadToken, FileOrigin, StoredFile
-from ..uploads import stream_to_temp
+from ..uploads import HashedUpload, stream_to_temp
 from .files import file_store, storage_delete_quietly, storage_key_new
 
 SALT = "file_processor.direct-upload"
@@ -123,11 +123,15 @@ def direct_upload_receive(*, signed: str, read: Any, content_length: int | None)
     token = _token_claim(signed)
     if content_length is not None and content_length > token.size:
         raise PayloadTooLarge(f"The body is {content_length} bytes; this URL accepts {token.size}.")
-    upload = stream_to_temp(read, max_bytes=token.size)
+    return _token_store(token, stream_to_temp(read, max_bytes=token.size), storage_key=token.storage_key)
+
+
+def _token_store(token: DirectUploadToken, upload: HashedUpload, *, storage_key: str | None) -> StoredFile:
+    """Check that the upload is exactly the signed size, store it (usual checks) and link it to the token."""
     with upload:
         if upload.size != token.size:
             raise ValidationFailed(
-                f"The body is {upload.size} bytes; this URL was signed for exactly {token.size}.",
+                f"The upload is {upload.size} bytes; this URL was signed for exactly {token.size}.",
                 code="size_mismatch",
             )
         with transaction.atomic():
@@ -140,7 +144,7 @@ def direct_upload_receive(*, signed: str, read: Any, content_length: int | None)
                 filename=token.filename,
                 declared_type=token.content_type,
                 origin=FileOrigin.DIRECT,
-                storage_key=token.storage_key,
+                storage_key=storage_key,
             )
             DirectUploadToken.objects.filter(pk=token.pk).update(file=stored)
     return stored
@@ -163,23 +167,6 @@ def direct_upload_complete(*, signed: str) -> StoredFile:
             raise Conflict("Nothing was uploaded to this URL.", code="upload_missing") from exc
         with handle:
             upload = stream_to_temp(handle.read, max_bytes=token.size)
-        with upload:
-            if upload.size != token.size:
-                raise ValidationFailed(
-                    f"The object is {upload.size} bytes; this URL was signed for exactly {token.size}.",
-                    code="size_mismatch",
-                )
-            stored = file_store(
-                owner=token.owner,
-                fp=upload,
-                size=upload.size,
-                sha256=upload.sha256,
-                head=upload.head,
-                filename=token.filename,
-                declared_type=token.content_type,
-                origin=FileOrigin.DIRECT,
-            )
-            DirectUploadToken.objects.filter(pk=token.pk).update(file=stored)
-            return stored
+        return _token_store(token, upload, storage_key=None)  # a new key: the staging one stays writable
     finally:
         storage_delete_quietly(token.storage_key)
