@@ -6,11 +6,13 @@ from typing import Any
 
 from rest_framework import serializers
 
+from common.strict import ModelSerializer, Serializer
+
 from .models import ConversionJob, StoredFile
 from .services.conversions import job_payload
 
 
-class StoredFileSerializer(serializers.ModelSerializer[StoredFile]):
+class StoredFileSerializer(ModelSerializer):
     url = serializers.SerializerMethodField(help_text="Download link (also what Uppy's XHR uploader reads).")
 
     class Meta:
@@ -34,17 +36,17 @@ class StoredFileSerializer(serializers.ModelSerializer[StoredFile]):
         return f"/api/v1/files/{obj.pk}/download"
 
 
-class UploadSerializer(serializers.Serializer[Any]):
+class UploadSerializer(Serializer):
     file = serializers.FileField(help_text="The file (multipart field `file`).")
 
 
-class SignedUrlRequestSerializer(serializers.Serializer[Any]):
+class SignedUrlRequestSerializer(Serializer):
     filename = serializers.CharField(max_length=1024)
     content_type = serializers.CharField(max_length=127)
     size = serializers.IntegerField(min_value=1)
 
 
-class SignedUrlSerializer(serializers.Serializer[Any]):
+class SignedUrlSerializer(Serializer):
     method = serializers.ChoiceField(choices=["PUT", "POST"])
     url = serializers.CharField()
     fields = serializers.DictField(child=serializers.CharField())  # type: ignore[assignment]  # Uppy's name
@@ -53,19 +55,19 @@ class SignedUrlSerializer(serializers.Serializer[Any]):
     max_size = serializers.IntegerField()
 
 
-class ConvertRequestSerializer(serializers.Serializer[Any]):
+class ConvertRequestSerializer(Serializer):
     file_id = serializers.UUIDField()
     target_format = serializers.CharField(max_length=16)
     options = serializers.DictField(required=False, default=dict)
     callback_url = serializers.CharField(max_length=2048, required=False, allow_blank=True, default="")
 
 
-class JobErrorSerializer(serializers.Serializer[Any]):
+class JobErrorSerializer(Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
 
 
-class ConversionJobSerializer(serializers.Serializer[ConversionJob]):
+class ConversionJobSerializer(Serializer):
     id = serializers.UUIDField()
     file_id = serializers.UUIDField()
     target_format = serializers.CharField()
@@ -85,21 +87,21 @@ class ConversionJobSerializer(serializers.Serializer[ConversionJob]):
         return job_payload(instance)
 
 
-class ConversionTargetSerializer(serializers.Serializer[Any]):
+class ConversionTargetSerializer(Serializer):
     format = serializers.CharField()
     output_type = serializers.CharField()
     options = serializers.DictField(help_text="JSON Schema of the options object.")
 
 
-class ConversionSourceSerializer(serializers.Serializer[Any]):
+class ConversionSourceSerializer(Serializer):
     source_type = serializers.CharField()
     family = serializers.CharField()
     targets = ConversionTargetSerializer(many=True)
 
 
-class ConversionMatrixSerializer(serializers.Serializer[Any]):
+class ConversionMatrixSerializer(Serializer):
     conversions = ConversionSourceSerializer(many=True)
 
 
-class WebhookSecretSerializer(serializers.Serializer[Any]):
+class WebhookSecretSerializer(Serializer):
     secret = serializers.CharField()
