@@ -55,7 +55,8 @@ serve:  ## serve the ASGI app (HTTP + WebSocket) without the set-up steps
 		echo "WORKERS=$(WORKERS) needs REDIS_URL: the embedded cache, channel layer and denylist live in one process"; \
 		exit 2; fi
 	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		--no-access-log --lifespan off $(UVICORN_LIMITS)
+		--no-access-log --lifespan off $(UVICORN_LIMITS) \
+		--http config.http_protocol:HeaderCaseHttpToolsProtocol
 
 dev: install .env migrate  ## serve with auto-reload and DEBUG on
 	DEBUG=true $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --reload --lifespan off $(UVICORN_LIMITS)
