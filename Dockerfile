@@ -19,7 +19,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     PORT=8000 \
     WEB_CONCURRENCY=2 \
     WS_MAX_MESSAGE_BYTES=65536
-RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/* \
+# libmagic1: MIME detection; pango + fonts: WeasyPrint's PDF rendering (File Processor).
+RUN apt-get update && apt-get install -y --no-install-recommends curl libmagic1 libpango-1.0-0 libpangoft2-1.0-0 \
+    fonts-dejavu-core && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 app
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app

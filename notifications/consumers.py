@@ -7,6 +7,7 @@ server -> client
     {"type": "notification", "notification": {...}}   one notification (the REST object, with `seq`)
     {"type": "resumed", "last_seq": N}           the replay asked for with `resume` is complete
     {"type": "read", "ids": [...], "all": bool, "count": n}   read receipts from any tab or the API
+    {"type": "event", "event": "file.conversion.progress", "data": {...}}   ephemeral progress (no seq)
     {"type": "ping", "last_seq": N}              every NOTIFICATIONS_WS_PING_SECONDS (the first one after
                                                  0.5-1.5 of that, to spread sockets that connected together)
     {"type": "pong"}                             answer to a client `ping`
@@ -193,6 +194,10 @@ class NotificationConsumer(AuthenticatedJsonWebsocketConsumer):
 
     async def notification_read(self, event: dict[str, Any]) -> None:
         await self._send({"type": "read", "ids": event["ids"], "all": event["all"], "count": event["count"]})
+
+    async def notification_event(self, event: dict[str, Any]) -> None:
+        """An ephemeral event (not stored, no seq, never replayed): no ordering to keep, sent at once."""
+        await self._send({"type": "event", "event": event["event"], "data": event["data"]})
 
     # --- outgoing queue -------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ GROUP_PREFIX = "notifications.user."
 # Channel-layer message types, dispatched to the consumer's / SSE stream's handlers.
 NOTIFICATION_MESSAGE = "notification.message"
 READ_MESSAGE = "notification.read"
+# Ephemeral events (no row, no seq): progress of another app's work, e.g. a file conversion.
+EVENT_MESSAGE = "notification.event"
 
 
 def user_group(user_id: object) -> str:
@@ -25,3 +27,7 @@ def notification_message(payload: dict[str, Any]) -> dict[str, Any]:
 
 def read_message(*, ids: list[str] | None = None, all_read: bool = False, count: int = 0) -> dict[str, Any]:
     return {"type": READ_MESSAGE, "ids": list(ids or []), "all": all_read, "count": count}
+
+
+def event_message(*, event: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": EVENT_MESSAGE, "event": event, "data": data}

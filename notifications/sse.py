@@ -61,7 +61,7 @@ from common.net import client_ip
 from common.streams import StreamLease, StreamsFull, stream_slots_acquire
 from common.strict import parse_ascii_int, query_param
 
-from .push import NOTIFICATION_MESSAGE, READ_MESSAGE, user_group
+from .push import EVENT_MESSAGE, NOTIFICATION_MESSAGE, READ_MESSAGE, user_group
 from .stream import Payload, Position, clamp_position, read_only
 
 logger = logging.getLogger(__name__)
@@ -272,6 +272,8 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
                     yield event
             elif message.get("type") == READ_MESSAGE:
                 yield _event(data={k: v for k, v in message.items() if k != "type"}, event="read")
+            elif message.get("type") == EVENT_MESSAGE:
+                yield _event(data=message["data"], event=message["event"])
             elif (verdict := stream_message_verdict(auth.credential, message)) is not None:
                 if verdict == "close" or not await read_only(auth.still_valid):
                     yield _revoked_event()

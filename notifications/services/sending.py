@@ -23,7 +23,7 @@ from common.serialization import json_dumps
 from common.serializers import storable_text_problem
 
 from ..models import Notification, NotificationCounter
-from ..push import notification_message, read_message, user_group
+from ..push import event_message, notification_message, read_message, user_group
 from ..selectors import as_uuid, notification_get, with_read_state
 from ..serializers import notification_payload
 
@@ -220,3 +220,19 @@ def notification_mark_all_read(*, user: Any) -> int:
     if changed:
         group_send_after_commit([(user_group(user.pk), read_message(all_read=True, count=changed))])
     return changed
+
+
+EVENT_PATTERN = KIND_PATTERN
+
+
+def notification_event_publish(*, user_id: Any, event: str, data: dict[str, Any]) -> None:
+    """Push an ephemeral event to the user's live connections after commit: no row, no seq, no replay.
+
+    For progress that is worth seeing live but not worth keeping (a conversion at 40 %); the final
+    outcome should be a real notification (`notification_send`). WebSocket clients get
+    `{"type": "event", "event": ..., "data": ...}`, SSE clients an `event: <event>` frame.
+    """
+    if not isinstance(event, str) or len(event) > KIND_MAX_CHARS or not EVENT_PATTERN.match(event):
+        raise _invalid("event", "event must be a dotted lowercase name such as `file.conversion.progress`.")
+    clean = json.loads(json_dumps(data))
+    group_send_after_commit([(user_group(_user_pk(user_id)), event_message(event=event, data=clean))])

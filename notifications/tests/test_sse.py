@@ -161,6 +161,20 @@ async def test_read_receipts_are_events_without_id(user, access_token):
     await stream.close()
 
 
+async def test_ephemeral_events_are_frames_named_after_the_event_without_id(user, access_token):
+    from notifications import services
+
+    stream = Stream({"Authorization": f"Bearer {access_token}"})
+    await stream.open()
+    await _open_stream_channel(user.pk)
+    await database_sync_to_async(services.notification_event_publish)(
+        user_id=user.pk, event="file.conversion.progress", data={"job_id": "j1", "progress": 40}
+    )
+    event = await stream.next_event()
+    assert event == {"id": None, "event": "file.conversion.progress", "data": {"job_id": "j1", "progress": 40}}
+    await stream.close()
+
+
 async def test_heartbeat_comment(user, access_token, settings):
     settings.NOTIFICATIONS_SSE_HEARTBEAT_SECONDS = 0.01
     stream = Stream({"Authorization": f"Bearer {access_token}"})

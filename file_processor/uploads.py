@@ -1,0 +1,109 @@
+"""Streaming upload handling: each chunk is hashed, counted and written once to a temporary file.
+
+`HashingUploadHandler` replaces Django's default handlers for the upload view. It never holds the
+file in memory: chunks go straight to a `TemporaryUploadedFile` (which FileSystemStorage then
+*moves* into place, so the bytes are written once more only when temp and media are on different
+filesystems or the storage is remote). Past the limit it stops the upload and deletes the partial file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.core.files.uploadedfile import TemporaryUploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+
+from .inspection import SNIFF_BYTES
+
+
+class HashedUpload(TemporaryUploadedFile):
+    """A temporary upload that knows its sha256 and first bytes (for MIME detection)."""
+
+    sha256: str = ""
+    head: bytes = b""
+
+
+class HashingUploadHandler(FileUploadHandler):
+    chunk_size = 256 * 1024
+
+    def __init__(self, request: Any = None, *, max_bytes: int) -> None:
+        super().__init__(request)
+        self.max_bytes = max_bytes
+        self.too_large = False
+        self.files_seen = 0
+        self.file: HashedUpload | None = None
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.files_seen += 1
+        self.file = HashedUpload(
+            self.file_name or "upload", self.content_type, 0, self.charset, self.content_type_extra
+        )
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._head = bytearray()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        if self.file is None:
+            return None
+        self._size += len(raw_data)
+        if self._size > self.max_bytes:
+            self.too_large = True
+            self.abort()
+            raise StopUpload(connection_reset=True)
+        self._hash.update(raw_data)
+        if len(self._head) < SNIFF_BYTES:
+            self._head += raw_data[: SNIFF_BYTES - len(self._head)]
+        self.file.write(raw_data)
+        return None
+
+    def file_complete(self, file_size: int) -> HashedUpload | None:
+        if self.file is None:
+            return None
+        self.file.seek(0)
+        self.file.size = file_size
+        self.file.sha256 = self._hash.hexdigest()
+        self.file.head = bytes(self._head)
+        return self.file
+
+    def abort(self) -> None:
+        """Close (and so delete) the partial temporary file."""
+        if self.file is not None and not self.file.closed:
+            self.file.close()
+
+    def upload_interrupted(self) -> None:
+        self.abort()
+
+
+def stream_to_temp(read: Any, *, max_bytes: int, chunk_size: int = 256 * 1024) -> HashedUpload:
+    """Copy a request body (`read(n)`) into a temporary file, hashing it; 413 past `max_bytes`.
+
+    On refusal the partial temporary file is closed, which deletes it.
+    """
+    from .inspection import upload_limit_error
+
+    upload = HashedUpload("direct-upload", "application/octet-stream", 0, None)
+    digest = hashlib.sha256()
+    head = bytearray()
+    size = 0
+    try:
+        while True:
+            chunk = read(chunk_size)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:
+                raise upload_limit_error(max_bytes)
+            digest.update(chunk)
+            if len(head) < SNIFF_BYTES:
+                head += chunk[: SNIFF_BYTES - len(head)]
+            upload.write(chunk)
+    except BaseException:
+        upload.close()
+        raise
+    upload.seek(0)
+    upload.size = size
+    upload.sha256 = digest.hexdigest()
+    upload.head = bytes(head)
+    return upload
