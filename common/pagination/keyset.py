@@ -204,7 +204,11 @@ def keyset_page(
     if cursor:
         after = Q(**{f"pk__{op}": last_pk})
         if not is_pk_sort:
-            after = Q(**{f"{spec.field.name}__{op}": last_value}) | (Q(**{spec.field.name: last_value}) & after)
+            # `f >= v AND (f > v OR pk > k)`: the same rows as `f > v OR (f = v AND pk > k)`, but the
+            # leading range is one an index on (f, pk) can seek to, so a deep page costs what the first does.
+            name = spec.field.name
+            bound = Q(**{f"{name}__{op}e": last_value})
+            after = bound & (Q(**{f"{name}__{op}": last_value}) | after)
         queryset = queryset.filter(after)
 
     sign = "-" if spec.descending else ""
