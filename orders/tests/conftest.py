@@ -102,8 +102,12 @@ def charge(order: Any, *, amount_refunded: int, **overrides: Any) -> dict[str, A
 def post_event(
     client: Any, payload: str, *, secret: str = SECRET, timestamp: int | None = None, header: str | None = None
 ) -> Any:
+    """POST a signed event; after-commit work (the processing task, eager in tests) runs before returning."""
+    from django.test import TestCase
+
     signature = header if header is not None else sign(payload, secret, timestamp)
-    return client.post(WEBHOOK_URL, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(WEBHOOK_URL, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
 
 
 @pytest.fixture(autouse=True)
