@@ -198,7 +198,7 @@ def _copy(model: Any, rows: list[Any]) -> None:
     with connection.cursor() as cursor:
         with cursor.cursor.copy(
             f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
-        ) as copy:  # type: ignore[attr-defined]
+        ) as copy:
             for row in rows:
                 copy.write_row([f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields])
 

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .currencies import CURRENCY_CODES, amount_format, currency_exponent
-from .models import Order, OrderItem, OrderStatus, OrderStatusChange, PaymentStatus, StripeEvent
+from .models import Order, OrderItem, OrderStatusChange, PaymentStatus, StripeEvent
 
 
 @extend_schema_field(
@@ -42,10 +42,10 @@ class OrderUpdateSerializer(serializers.Serializer[Any]):
     metadata = MetadataField(required=False, help_text="Replaces the whole metadata object.")
     customer_email = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     shipping_notes = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    status = serializers.ChoiceField(
-        choices=[OrderStatus.CANCELLED, OrderStatus.FULFILLED],
+    status = serializers.CharField(
         required=False,
-        help_text="`cancelled` (pending or failed orders) or, staff only, `fulfilled` (paid orders).",
+        help_text="`cancelled` (pending or failed orders) or, staff only, `fulfilled` (paid orders); any other "
+        "value is 400, an illegal move 409 `illegal_transition`.",
     )
 
 

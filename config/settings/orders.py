@@ -1,7 +1,7 @@
 """Orders API settings. Its variables are the "Orders API" section of `.env.example`."""
 
 from config.env import env, env_int, env_rate, env_seconds
-from config.settings.base import CELERY_BEAT_SCHEDULE, REQUEST_BODY_LIMITS
+from config.settings.base import CELERY_BEAT_SCHEDULE, REQUEST_BODY_LIMITS, SPECTACULAR_SETTINGS
 
 # Amount bounds, in minor units: one unit price and an order's total (Stripe's own maximum is
 # 99,999,999 minor units for most currencies). Larger is 400 `amount_too_large`.
@@ -34,3 +34,12 @@ CELERY_BEAT_SCHEDULE["orders-idempotency-purge"] = {
     "task": "orders.tasks.idempotency_keys_purge_task",
     "schedule": 3600.0,
 }
+
+# Several models have a `status` field; name each choice set once in the schema.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "PaymentStatusEnum": "orders.models.PaymentStatus",
+        "JobStatusEnum": "common.jobs.JobStatus",
+    }
+)

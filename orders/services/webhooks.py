@@ -277,7 +277,8 @@ def _dispute(event: StripeEvent, obj: dict[str, Any]) -> Applied:
 
 
 def _checkout(event: StripeEvent, obj: dict[str, Any]) -> Applied:
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    raw_metadata = obj.get("metadata")
+    metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
     if not metadata.get("order_id") and obj.get("client_reference_id"):
         metadata = {**metadata, "order_id": obj.get("client_reference_id")}
     order = _order_for(payment_intent=obj.get("payment_intent"), metadata=metadata)

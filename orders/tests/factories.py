@@ -15,8 +15,8 @@ _numbers = itertools.count(1)
 
 def orders_make(owner: Any, rows: list[dict[str, Any]]) -> list[Order]:
     """One order per row: keys status, payment_status, currency, total, customer_email, skus, created (s), number."""
-    orders = []
-    items = []
+    orders: list[Order] = []
+    items: list[OrderItem] = []
     for row in rows:
         total = row.get("total", 1000)
         order = Order(

@@ -268,15 +268,15 @@ def test_event_stored_while_broker_down_is_processed_after_it_returns(auth_clien
             broker_connection_timeout=0.5,
             task_publish_retry=False,
         )
-        app._pool = None
-        app.amqp._producer_pool = None
+        app._pool = None  # type: ignore[attr-defined]
+        app.amqp._producer_pool = None  # type: ignore[attr-defined]
         response = post_event(api_client, stripe_event("payment_intent.succeeded", payment_intent(order)))
         assert response.status_code == 200
         assert StripeEvent.objects.get().status == JobStatus.QUEUED
     finally:
         conf.update(saved)
-        app._pool = None
-        app.amqp._producer_pool = None
+        app._pool = None  # type: ignore[attr-defined]
+        app.amqp._producer_pool = None  # type: ignore[attr-defined]
     # The broker is back (eager here): the sweeper sends what stayed queued.
     assert jobs_sweep(now=timezone.now() + timedelta(seconds=settings.JOBS_SWEEP_AFTER_SECONDS + 1)) == 1
     order.refresh_from_db()
@@ -322,3 +322,27 @@ def test_concurrent_duplicate_deliveries_are_stored_and_processed_once(user, mak
     assert StripeEvent.objects.count() == 1
     assert OrderStatusChange.objects.filter(order=order, field="status").count() == 1
     assert Notification.objects.filter(kind="order.paid").count() == 1
+
+
+@pytest.mark.django_db
+def test_intake_has_its_own_rate_limit_not_the_anonymous_one(api_client, settings):
+    settings.RATE_LIMIT_ENABLED = True
+    settings.RATE_LIMIT_ANON = "2/1m"
+    settings.ORDERS_STRIPE_WEBHOOK_RATE = "4/1m"
+    statuses = [post_event(api_client, stripe_event("customer.created", {"id": f"c{i}"})) for i in range(5)]
+    assert [r.status_code for r in statuses] == [200, 200, 200, 200, 429]
+    assert statuses[0]["RateLimit-Policy"].startswith('"stripe-webhook";q=4')
+
+
+@pytest.mark.django_db
+def test_oversized_event_is_413(api_client, settings):
+    settings.ORDERS_STRIPE_WEBHOOK_MAX_BODY_BYTES = 1000
+    from orders.views import StripeWebhookView
+
+    StripeWebhookView.max_body_bytes = 1000
+    try:
+        payload = stripe_event("customer.created", {"id": "c", "pad": "x" * 2000})
+        assert post_event(api_client, payload).status_code == 413
+    finally:
+        StripeWebhookView.max_body_bytes = settings.ORDERS_STRIPE_WEBHOOK_MAX_BODY_BYTES = 512 * 1024
+    assert not StripeEvent.objects.exists()
