@@ -30,8 +30,8 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from auth_app.services import auth_session_start  # noqa: E402
 from auth_app.models import User  # noqa: E402
+from auth_app.services import auth_session_start  # noqa: E402
 
 URL = "/api/v1/orders"
 CASES = [
@@ -123,9 +123,8 @@ def main() -> None:
                 over_http(args.base_url, token, query, 20)
                 case[f"http_{label}"] = summary(over_http(args.base_url, token, query, args.repeat))
         report["cases"].append(case)
-        plans.append(
-            f"## {name}: first page\n{explain(client, first)}\n\n## {name}: page {DEEP_PAGES + 1}\n{explain(client, deep)}\n"
-        )
+        plans.append(f"## {name}: first page\n{explain(client, first)}\n")
+        plans.append(f"## {name}: page {DEEP_PAGES + 1}\n{explain(client, deep)}\n")
         print(json.dumps(case), flush=True)
     (results / "list_latency.json").write_text(json.dumps(report, indent=2))
     (results / "explain.txt").write_text("\n".join(plans))
