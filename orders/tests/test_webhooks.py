@@ -173,6 +173,10 @@ def test_out_of_order_events_never_move_an_order_backwards(auth_client, api_clie
     # Delivered late: a partial refund and a failure that Stripe sent before the full refund.
     post_event(api_client, stripe_event("charge.refunded", charge(order, amount_refunded=100), created=t + 10))
     post_event(api_client, stripe_event("payment_intent.payment_failed", pi, created=t - 5))
+    # payment_status has no state machine (Stripe is the authority): only `created` keeps this one out.
+    post_event(
+        api_client, stripe_event("charge.dispute.created", {"id": "dp", "payment_intent": pi["id"]}, created=t + 10)
+    )
     order.refresh_from_db()
     assert (order.status, order.payment_status, order.amount_refunded) == ("refunded", "refunded", order.total)
     late = StripeEvent.objects.filter(created__lt=datetime.fromtimestamp(t + 20, tz=UTC))
