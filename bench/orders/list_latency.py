@@ -55,7 +55,7 @@ def deep_cursor(client: APIClient, params: dict[str, str]) -> str:
     query = {**params, "limit": LIMIT}
     for _ in range(DEEP_PAGES):
         body = client.get(URL, query).json()
-        query = {"cursor": body["next_cursor"], "limit": LIMIT}
+        query = {**params, "cursor": body["next_cursor"], "limit": LIMIT}
     return str(query["cursor"])
 
 
@@ -114,7 +114,7 @@ def main() -> None:
     for name, params in CASES:
         cursor = deep_cursor(client, params)
         first = {**params, "limit": LIMIT}
-        deep = {"cursor": cursor, "limit": LIMIT}
+        deep = {**params, "cursor": cursor, "limit": LIMIT}
         case = {"case": name}
         for label, query in (("first", first), ("deep", deep)):
             in_process(client, query, 20)  # warm up

@@ -62,7 +62,7 @@ def walk(client: Any, url: str, params: dict[str, Any], limit: int, between: Any
         if not body["has_more"]:
             assert body["next_cursor"] is None
             return seen
-        query = {"cursor": body["next_cursor"], "limit": limit}
+        query = {**params, "cursor": body["next_cursor"], "limit": limit}
         if between is not None:
             between(page_no)
     raise AssertionError("the walk did not end")

@@ -30,11 +30,15 @@ def test_walk_under_heavy_ties_and_concurrent_inserts(auth_client, user, sort):
 
 
 @pytest.mark.django_db
-def test_cursor_keeps_filters_out_of_band_and_rejects_another_sort(auth_client, user):
-    orders_make(user, [{"total": t} for t in range(5)])
-    first = auth_client.get(URL, {"sort": "total", "limit": 2}).json()
-    response = auth_client.get(URL, {"cursor": first["next_cursor"], "sort": "-total"})
+def test_cursor_is_bound_to_its_sort_and_filters(auth_client, user):
+    orders_make(user, [{"total": t, "status": "paid"} for t in range(5)])
+    first = auth_client.get(URL, {"sort": "total", "limit": 2, "status": "paid"}).json()
+    response = auth_client.get(URL, {"cursor": first["next_cursor"], "sort": "-total", "status": "paid"})
     assert response.status_code == 400 and response.json()["code"] == "invalid_cursor"
+    dropped = auth_client.get(URL, {"cursor": first["next_cursor"]})
+    assert dropped.status_code == 400 and "filters" in dropped.json()["detail"]
+    same = auth_client.get(URL, {"cursor": first["next_cursor"], "status": "paid", "limit": 5}).json()
+    assert [item["total"] for item in same["items"]] == [2, 3, 4]
     assert auth_client.get(URL, {"sort": "number"}).json()["code"] == "invalid_sort"
     assert Order.objects.count() == 5
 
