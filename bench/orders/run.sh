@@ -50,7 +50,7 @@ taskset -c "$CLIENT_CPU" "$PY" "$HERE/list_latency.py" --results "$RESULTS" --ba
 
 echo "== webhook intake: $CONNECTIONS connections, ${DURATION}s"
 "$PY" "$HERE/make_events.py" --count 60000 --secret "$STRIPE_WEBHOOK_SECRET" --out "$WORK/events.tsv"
-BENCH_EVENTS=$WORK/events.tsv taskset -c "$CLIENT_CPU" wrk -t 2 -c "$CONNECTIONS" -d "${DURATION}s" --latency \
+BENCH_EVENTS=$WORK/events.tsv BENCH_THREADS=2 taskset -c "$CLIENT_CPU" wrk -t 2 -c "$CONNECTIONS" -d "${DURATION}s" --latency \
   -s "$HERE/intake.lua" "$BASE" | tee "$RESULTS/intake.txt"
 "$PY" manage.py shell -c "
 from orders.models import StripeEvent

@@ -123,15 +123,19 @@ def stripe_event_receive(
     stripe_signature_verify(payload=payload, header=signature, secrets=list(settings.STRIPE_WEBHOOK_SECRET), ip=ip)
     fields = _event_fields(payload)
     kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
+    row = {**fields, "raw_body": payload.decode("utf-8"), "headers": kept, "source_ip": ip}
     try:
-        with transaction.atomic():
-            event = StripeEvent.objects.create(**fields, raw_body=payload.decode("utf-8"), headers=kept, source_ip=ip)
-            job_enqueue(event)
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint, so a duplicate does not break the caller's transaction
+                event = StripeEvent.objects.create(**row)
+        else:  # the request: one autocommitted INSERT, two round trips fewer than BEGIN ... COMMIT
+            event = StripeEvent.objects.create(**row)
     except IntegrityError:
         existing = StripeEvent.objects.filter(event_id=fields["event_id"]).first()
         if existing is None:
             raise
         return Receipt(existing, duplicate=True)
+    job_enqueue(event)  # after the commit (at once when autocommitted); a broker outage is only logged
     return Receipt(event, duplicate=False)
 
 
