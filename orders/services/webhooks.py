@@ -187,151 +187,127 @@ def _move(order: Order, status: str, event: StripeEvent) -> str | None:
     return None
 
 
-def _paid(order: Order, obj: dict[str, Any], event: StripeEvent) -> Applied:
+def _to(order: Order, event: StripeEvent, status: str | None, payment_status: str) -> Applied:
+    """Move the order to `status` (None: keep it) and record `payment_status`, or say why it is ignored."""
+    reason = _move(order, status, event) if status else None
+    if reason:
+        return Applied(EventOutcome.IGNORED, reason, order)
+    order_payment_status_set(
+        order=order, payment_status=payment_status, cause=ChangeCause.WEBHOOK, event_id=event.event_id
+    )
+    return Applied(EventOutcome.PROCESSED, order=order)
+
+
+def _on_paid(event: StripeEvent, obj: dict[str, Any], order: Order) -> Applied:
     received = obj.get("amount_received", obj.get("amount_total", obj.get("amount")))
     currency = str(obj.get("currency") or "").lower()
     if currency != order.currency or not isinstance(received, int) or received < order.total:
-        return Applied(
-            EventOutcome.IGNORED, f"amount {received} {currency} does not pay {order.total} {order.currency}"
-        )
+        detail = f"amount {received} {currency} does not pay {order.total} {order.currency}"
+        return Applied(EventOutcome.IGNORED, detail, order)
     if order.status == OrderStatus.PAID:
-        return Applied(EventOutcome.PROCESSED, "already paid")
-    reason = _move(order, OrderStatus.PAID, event)
-    if reason:
-        return Applied(EventOutcome.IGNORED, reason)
-    order_payment_status_set(
-        order=order, payment_status=PaymentStatus.PAID, cause=ChangeCause.WEBHOOK, event_id=event.event_id
-    )
-    _notify(
-        order,
-        kind="order.paid",
-        title=f"Order {order.number} paid",
-        body=f"We received {amount_format(order.total, order.currency)} {order.currency.upper()}.",
-        event=event,
-    )
-    return Applied(EventOutcome.PROCESSED)
+        return Applied(EventOutcome.PROCESSED, "already paid", order)
+    applied = _to(order, event, OrderStatus.PAID, PaymentStatus.PAID)
+    if applied.outcome == EventOutcome.PROCESSED:
+        total = f"{amount_format(order.total, order.currency)} {order.currency.upper()}"
+        _notify(order, kind="order.paid", title=f"Order {order.number} paid", body=f"We received {total}.", event=event)
+    return applied
 
 
-def _payment_intent(event: StripeEvent, obj: dict[str, Any]) -> Applied:
-    order = _order_for(payment_intent=obj.get("id"), metadata=obj.get("metadata"))
-    if order is None:
-        return Applied(EventOutcome.UNMATCHED, "no order for this PaymentIntent")
-    applied = _gate(order, event)
-    if applied:
-        return applied
-    if event.type == "payment_intent.succeeded":
-        result = _paid(order, obj, event)
-    elif event.type == "payment_intent.payment_failed":
-        reason = _move(order, OrderStatus.PAYMENT_FAILED, event)
-        if not reason:
-            order_payment_status_set(
-                order=order, payment_status=PaymentStatus.FAILED, cause=ChangeCause.WEBHOOK, event_id=event.event_id
-            )
-        result = Applied(EventOutcome.IGNORED, reason) if reason else Applied(EventOutcome.PROCESSED)
-    else:  # payment_intent.canceled
-        reason = _move(order, OrderStatus.CANCELLED, event)
-        if not reason:
-            order_payment_status_set(
-                order=order, payment_status=PaymentStatus.CANCELED, cause=ChangeCause.WEBHOOK, event_id=event.event_id
-            )
-        result = Applied(EventOutcome.IGNORED, reason) if reason else Applied(EventOutcome.PROCESSED)
-    result.order = order
-    return result
+def _on_failed(event: StripeEvent, obj: dict[str, Any], order: Order) -> Applied:
+    return _to(order, event, OrderStatus.PAYMENT_FAILED, PaymentStatus.FAILED)
 
 
-def _charge_refunded(event: StripeEvent, obj: dict[str, Any]) -> Applied:
-    order = _order_for(payment_intent=obj.get("payment_intent"), metadata=obj.get("metadata"))
-    if order is None:
-        return Applied(EventOutcome.UNMATCHED, "no order for this charge")
-    applied = _gate(order, event)
-    if applied:
-        return applied
+def _on_canceled(event: StripeEvent, obj: dict[str, Any], order: Order) -> Applied:
+    return _to(order, event, OrderStatus.CANCELLED, PaymentStatus.CANCELED)
+
+
+def _on_refunded(event: StripeEvent, obj: dict[str, Any], order: Order) -> Applied:
     refunded = obj.get("amount_refunded")
     if isinstance(refunded, bool) or not isinstance(refunded, int) or refunded <= order.amount_refunded:
         return Applied(EventOutcome.IGNORED, "no new refund amount", order)
     full = bool(obj.get("refunded")) or refunded >= order.total
-    target = OrderStatus.REFUNDED if full else OrderStatus.PARTIALLY_REFUNDED
-    reason = _move(order, target, event)
-    if reason:
-        return Applied(EventOutcome.IGNORED, reason, order)
-    order.amount_refunded = min(refunded, order.total)
-    payment = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
-    order_payment_status_set(order=order, payment_status=payment, cause=ChangeCause.WEBHOOK, event_id=event.event_id)
-    _notify(
-        order,
-        kind="order.refunded",
-        title=f"Order {order.number} {'refunded' if full else 'partly refunded'}",
-        body=f"{amount_format(order.amount_refunded, order.currency)} {order.currency.upper()} refunded.",
-        event=event,
-    )
-    return Applied(EventOutcome.PROCESSED, order=order)
+    if full:
+        applied = _to(order, event, OrderStatus.REFUNDED, PaymentStatus.REFUNDED)
+    else:
+        applied = _to(order, event, OrderStatus.PARTIALLY_REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)
+    if applied.outcome == EventOutcome.PROCESSED:
+        order.amount_refunded = min(refunded, order.total)
+        amount = f"{amount_format(order.amount_refunded, order.currency)} {order.currency.upper()}"
+        title = f"Order {order.number} {'refunded' if full else 'partly refunded'}"
+        _notify(order, kind="order.refunded", title=title, body=f"{amount} refunded.", event=event)
+    return applied
 
 
-def _dispute(event: StripeEvent, obj: dict[str, Any]) -> Applied:
-    order = _order_for(payment_intent=obj.get("payment_intent"), metadata=obj.get("metadata"))
-    if order is None:
-        return Applied(EventOutcome.UNMATCHED, "no order for this dispute")
-    applied = _gate(order, event)
-    if applied:
-        return applied
-    order_payment_status_set(
-        order=order, payment_status=PaymentStatus.DISPUTED, cause=ChangeCause.WEBHOOK, event_id=event.event_id
-    )
-    return Applied(EventOutcome.PROCESSED, order=order)
+def _on_dispute(event: StripeEvent, obj: dict[str, Any], order: Order) -> Applied:
+    return _to(order, event, None, PaymentStatus.DISPUTED)
 
 
-def _checkout(event: StripeEvent, obj: dict[str, Any]) -> Applied:
-    raw_metadata = obj.get("metadata")
-    metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
-    if not metadata.get("order_id") and obj.get("client_reference_id"):
-        metadata = {**metadata, "order_id": obj.get("client_reference_id")}
-    order = _order_for(payment_intent=obj.get("payment_intent"), metadata=metadata)
-    if order is None:
-        return Applied(EventOutcome.UNMATCHED, "no order for this Checkout Session")
-    applied = _gate(order, event)
-    if applied:
-        return applied
-    if event.type == "checkout.session.expired":
-        reason = _move(order, OrderStatus.CANCELLED, event)
-        return Applied(EventOutcome.IGNORED, reason, order) if reason else Applied(EventOutcome.PROCESSED, order=order)
+def _on_checkout_completed(event: StripeEvent, obj: dict[str, Any], order: Order) -> Applied:
     if obj.get("payment_status") != "paid":  # async payment methods: the PaymentIntent event follows
         return Applied(EventOutcome.PROCESSED, "completed, payment pending", order)
-    result = _paid(order, obj, event)
-    result.order = order
-    return result
+    return _on_paid(event, obj, order)
 
 
-HANDLERS: dict[str, Callable[[StripeEvent, dict[str, Any]], Applied]] = {
-    "payment_intent.succeeded": _payment_intent,
-    "payment_intent.payment_failed": _payment_intent,
-    "payment_intent.canceled": _payment_intent,
-    "charge.refunded": _charge_refunded,
-    "charge.dispute.created": _dispute,
-    "checkout.session.completed": _checkout,
-    "checkout.session.expired": _checkout,
+def _on_checkout_expired(event: StripeEvent, obj: dict[str, Any], order: Order) -> Applied:
+    reason = _move(order, OrderStatus.CANCELLED, event)
+    return Applied(EventOutcome.IGNORED, reason, order) if reason else Applied(EventOutcome.PROCESSED, order=order)
+
+
+# Where each object names its PaymentIntent and its metadata.
+Ref = Callable[[dict[str, Any]], tuple[Any, Any]]
+
+
+def _intent_ref(obj: dict[str, Any]) -> tuple[Any, Any]:
+    return obj.get("id"), obj.get("metadata")
+
+
+def _charge_ref(obj: dict[str, Any]) -> tuple[Any, Any]:
+    return obj.get("payment_intent"), obj.get("metadata")
+
+
+def _checkout_ref(obj: dict[str, Any]) -> tuple[Any, Any]:
+    raw = obj.get("metadata")
+    metadata: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+    if not metadata.get("order_id") and obj.get("client_reference_id"):
+        metadata["order_id"] = obj["client_reference_id"]
+    return obj.get("payment_intent"), metadata
+
+
+Handler = Callable[[StripeEvent, dict[str, Any], Order], Applied]
+HANDLERS: dict[str, tuple[Ref, Handler]] = {
+    "payment_intent.succeeded": (_intent_ref, _on_paid),
+    "payment_intent.payment_failed": (_intent_ref, _on_failed),
+    "payment_intent.canceled": (_intent_ref, _on_canceled),
+    "charge.refunded": (_charge_ref, _on_refunded),
+    "charge.dispute.created": (_charge_ref, _on_dispute),
+    "checkout.session.completed": (_checkout_ref, _on_checkout_completed),
+    "checkout.session.expired": (_checkout_ref, _on_checkout_expired),
 }
-
-
-def _gate(order: Order, event: StripeEvent) -> Applied | None:
-    """An event older than the newest one applied to the order is ignored: it cannot undo it."""
-    if order.stripe_event_created and event.created < order.stripe_event_created:
-        return Applied(EventOutcome.IGNORED, "older than an event already applied", order)
-    return None
 
 
 @transaction.atomic
 def stripe_event_apply(*, event: StripeEvent) -> Applied:
-    """Process one stored event (called by the task); raises on a processing failure (retried)."""
-    handler = HANDLERS.get(event.type)
-    if handler is None:
+    """Process one stored event (called by the task); raises on a processing failure (retried).
+
+    Finds and locks the order, ignores the event when it is older than the newest one applied to the
+    order (it cannot undo it), then runs the type's handler.
+    """
+    entry = HANDLERS.get(event.type)
+    if entry is None:
         return Applied(EventOutcome.IGNORED, f"event type {event.type} is not handled")
     payload = json.loads(event.raw_body)
     obj = ((payload.get("data") or {}).get("object")) if isinstance(payload, dict) else None
     if not isinstance(obj, dict):
         return Applied(EventOutcome.IGNORED, "the event has no data.object")
-    applied = handler(event, obj)
-    order = applied.order
-    if order is not None and applied.outcome == EventOutcome.PROCESSED:
+    ref, handler = entry
+    payment_intent, metadata = ref(obj)
+    order = _order_for(payment_intent=payment_intent, metadata=metadata)
+    if order is None:
+        return Applied(EventOutcome.UNMATCHED, f"no order for this {event.type.split('.')[0]}")
+    if order.stripe_event_created and event.created < order.stripe_event_created:
+        return Applied(EventOutcome.IGNORED, "older than an event already applied", order)
+    applied = handler(event, obj, order)
+    if applied.outcome == EventOutcome.PROCESSED:
         if not order.stripe_event_created or event.created > order.stripe_event_created:
             order.stripe_event_created = event.created
         order.save()

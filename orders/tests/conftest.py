@@ -110,6 +110,28 @@ def post_event(
         return client.post(WEBHOOK_URL, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
 
 
+def run_concurrently(count: int, action: Any) -> None:
+    """Run `action()` in `count` threads released together by a barrier; each closes its connection."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+
+    def run() -> None:
+        barrier.wait(timeout=10)
+        try:
+            action()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+
 @pytest.fixture(autouse=True)
 def _stripe_secret(settings):
     settings.STRIPE_WEBHOOK_SECRET = [SECRET]

@@ -1,6 +1,5 @@
 """Idempotency-Key on POST /orders: replay, 422 on another body, 409 in flight, one order under a race."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -10,7 +9,7 @@ from django.utils import timezone
 from orders import services
 from orders.models import IdempotencyKey, IdempotencyState, Order
 
-from .conftest import order_body
+from .conftest import order_body, run_concurrently
 
 URL = "/api/v1/orders"
 
@@ -107,25 +106,18 @@ def test_concurrent_duplicates_create_one_order(user, make_access_token):
     from rest_framework.test import APIClient
 
     token = make_access_token(user)
-    barrier = threading.Barrier(8)
     statuses: list[int] = []
     bodies: list[dict] = []
 
     def post() -> None:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        barrier.wait(timeout=10)
         response = client.post(URL, order_body(), format="json", HTTP_IDEMPOTENCY_KEY="race")
         statuses.append(response.status_code)
         if response.status_code == 201:
             bodies.append(response.json())
-        connection.close()
 
-    threads = [threading.Thread(target=post) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    run_concurrently(8, post)
     assert Order.objects.count() == 1
     assert set(statuses) <= {201, 409} and 201 in statuses
     assert all(body == bodies[0] for body in bodies)

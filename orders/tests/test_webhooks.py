@@ -1,7 +1,6 @@
 """Stripe webhooks: signatures, store-first intake, handlers, duplicates, ordering, retries."""
 
 import json
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +14,7 @@ from notifications.models import Notification
 from orders import services
 from orders.models import EventOutcome, Order, OrderStatus, OrderStatusChange, PaymentStatus, StripeEvent
 
-from .conftest import OLD_SECRET, SECRET, charge, payment_intent, post_event, sign, stripe_event
+from .conftest import OLD_SECRET, SECRET, charge, payment_intent, post_event, run_concurrently, sign, stripe_event
 
 URL = "/api/v1/orders"
 
@@ -193,13 +192,13 @@ def test_failure_is_retried_then_succeeds(auth_client, api_client, monkeypatch):
     real = services.HANDLERS["payment_intent.succeeded"]
     calls = []
 
-    def flaky(event, obj):
+    def flaky(event, obj, order):
         calls.append(event.attempts)
         if len(calls) == 1:
             raise RuntimeError("database hiccup")
-        return real(event, obj)
+        return real[1](event, obj, order)
 
-    monkeypatch.setitem(services.HANDLERS, "payment_intent.succeeded", flaky)
+    monkeypatch.setitem(services.HANDLERS, "payment_intent.succeeded", (real[0], flaky))
     post_event(api_client, stripe_event("payment_intent.succeeded", payment_intent(order)))
     event = StripeEvent.objects.get()
     assert (event.status, event.attempts, event.outcome) == (JobStatus.SUCCEEDED, 2, EventOutcome.PROCESSED)
@@ -213,10 +212,10 @@ def test_last_failure_is_failed_then_staff_retry_succeeds(auth_client, api_clien
     order = make_order(auth_client)
     real = services.HANDLERS["payment_intent.succeeded"]
 
-    def broken(event, obj):
+    def broken(event, obj, order):
         raise RuntimeError("handler bug")
 
-    monkeypatch.setitem(services.HANDLERS, "payment_intent.succeeded", broken)
+    monkeypatch.setitem(services.HANDLERS, "payment_intent.succeeded", (real[0], broken))
     post_event(api_client, stripe_event("payment_intent.succeeded", payment_intent(order)))
     event = StripeEvent.objects.get()
     assert (event.status, event.attempts, event.error_code) == (JobStatus.FAILED, 3, "RuntimeError")
@@ -240,7 +239,7 @@ def test_retry_delays_grow_with_jitter(auth_client, api_client, settings, monkey
 
     delays = []
     monkeypatch.setattr(tasks, "job_enqueue", lambda job, countdown=None: delays.append(countdown))
-    monkeypatch.setitem(services.HANDLERS, "customer.created", lambda e, o: 1 / 0)
+    monkeypatch.setitem(services.HANDLERS, "customer.created", (lambda obj: 1 / 0, None))
     post_event(api_client, stripe_event("customer.created", {"id": "cus"}))
     event = StripeEvent.objects.get()
     assert event.status == JobStatus.QUEUED and event.due_at > timezone.now()
@@ -308,20 +307,13 @@ def test_concurrent_duplicate_deliveries_are_stored_and_processed_once(user, mak
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_access_token(user)}")
     order = make_order(client)
     payload = stripe_event("payment_intent.succeeded", payment_intent(order))
-    barrier = threading.Barrier(8)
     results: list[tuple[int, bool]] = []
 
     def deliver() -> None:
-        barrier.wait(timeout=10)
         response = post_event(APIClient(), payload)
         results.append((response.status_code, response.json().get("duplicate")))
-        connection.close()
 
-    threads = [threading.Thread(target=deliver) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    run_concurrently(8, deliver)
     assert sorted(results) == [(200, False)] + [(200, True)] * 7
     assert StripeEvent.objects.count() == 1
     assert OrderStatusChange.objects.filter(order=order, field="status").count() == 1
