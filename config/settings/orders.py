@@ -1,5 +1,7 @@
 """Orders API settings. Its variables are the "Orders API" section of `.env.example`."""
 
+from typing import cast
+
 from config.env import env, env_int, env_rate, env_seconds
 from config.settings.base import CELERY_BEAT_SCHEDULE, REQUEST_BODY_LIMITS, SPECTACULAR_SETTINGS
 
@@ -36,7 +38,7 @@ CELERY_BEAT_SCHEDULE["orders-idempotency-purge"] = {
 }
 
 # Several models have a `status` field; name each choice set once in the schema.
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+cast(dict[str, str], SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).update(
     {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "PaymentStatusEnum": "orders.models.PaymentStatus",
