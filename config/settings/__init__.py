@@ -10,3 +10,4 @@ from config.settings.auth import *  # noqa: F403
 from config.settings.base import *  # noqa: F403
 from config.settings.notifications import *  # noqa: F403
 from config.settings.orders import *  # noqa: F403
+from config.settings.outbound import *  # noqa: F403

@@ -282,3 +282,31 @@ def test_auth_settings_accept_a_zero_grace_and_fractional_ws_timeout():
     loaded = load_settings(SECRET_KEY=KEY, JWT_REFRESH_REUSE_GRACE_SECONDS="0", WS_AUTH_TIMEOUT_SECONDS="0.5")
     assert loaded.JWT_REFRESH_REUSE_GRACE.total_seconds() == 0
     assert loaded.WS_AUTH_TIMEOUT_SECONDS == 0.5
+
+
+def test_outbound_defaults_and_allowed_private_hosts():
+    defaults = load_settings(SECRET_KEY=KEY)
+    assert (
+        defaults.OUTBOUND_CONNECT_TIMEOUT_SECONDS,
+        defaults.OUTBOUND_READ_TIMEOUT_SECONDS,
+        defaults.OUTBOUND_MAX_RESPONSE_BYTES,
+        defaults.OUTBOUND_ALLOWED_PRIVATE_HOSTS,
+    ) == (3.0, 10.0, 65536, [])
+    loaded = load_settings(SECRET_KEY=KEY, OUTBOUND_ALLOWED_PRIVATE_HOSTS="127.0.0.1,10.0.0.0/8,receiver.internal,::1")
+    assert loaded.OUTBOUND_ALLOWED_PRIVATE_HOSTS == ["127.0.0.1", "10.0.0.0/8", "receiver.internal", "::1"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OUTBOUND_ALLOWED_PRIVATE_HOSTS", "http://127.0.0.1"),
+        ("OUTBOUND_ALLOWED_PRIVATE_HOSTS", "10.0.0.0/33"),
+        ("OUTBOUND_ALLOWED_PRIVATE_HOSTS", "host name"),
+        ("OUTBOUND_CONNECT_TIMEOUT_SECONDS", "0"),
+        ("OUTBOUND_READ_TIMEOUT_SECONDS", "slow"),
+        ("OUTBOUND_MAX_RESPONSE_BYTES", "0"),
+    ],
+)
+def test_invalid_outbound_settings_fail_naming_the_variable(name, value):
+    with pytest.raises(ImproperlyConfigured, match=name):
+        load_settings(SECRET_KEY=KEY, **{name: value})
