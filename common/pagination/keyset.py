@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 from common.errors import FieldError, ValidationFailed
 
@@ -215,13 +216,15 @@ def keyset_page(
     is_pk_sort = spec.field.primary_key
     if cursor:
         after = Q(**{f"pk__{op}": last_pk})
-        if not is_pk_sort:
-            # `f >= v AND (f > v OR pk > k)`: the same rows as `f > v OR (f = v AND pk > k)`, but the
-            # leading range is one an index on (f, pk) can seek to, so a deep page costs what the first does.
-            name = spec.field.name
-            bound = Q(**{f"{name}__{op}e": last_value})
-            after = bound & (Q(**{f"{name}__{op}": last_value}) | after)
-        queryset = queryset.filter(after)
+        if is_pk_sort:
+            queryset = queryset.filter(after)
+        else:
+            # The row comparison `(f, pk) > (v, k)`: the same rows as `f > v OR (f = v AND pk > k)`, but
+            # one range an index on (f, pk) seeks to, so a deep page inside a long run of equal values
+            # costs what the first page does. (Django's tuple lookups; rewritten as the OR on
+            # databases without row values.)
+            row = TupleLessThan if spec.descending else TupleGreaterThan
+            queryset = queryset.filter(row(Tuple(F(spec.field.name), F("pk")), (last_value, last_pk)))
 
     sign = "-" if spec.descending else ""
     keys = [f"{sign}pk"] if is_pk_sort else [f"{sign}{spec.field.name}", f"{sign}pk"]
