@@ -6,7 +6,8 @@ its webhook history and audit trail.
 
 Bulk: N orders with one line each, inserted in batches of ORDERS_SEED_BATCH rows per transaction
 (PostgreSQL COPY when available, bulk_create otherwise) with a progress line; owners are a handful of
-`bench-<i>@example.com` users. Numbers are `ORD-B<serial>`, so a second run adds more rows.
+`bench-<i>@example.com` users. Numbers are `ORD-U<serial>` (U is not in the random numbers'
+alphabet), so a second run adds more rows.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def _rows(
         created = now - timedelta(seconds=rng.randrange(365 * 86400))
         order = Order(
             id=uuid.uuid4(),
-            number=f"ORD-B{serial:010d}",
+            number=f"ORD-U{serial:010d}",
             owner_id=owners[serial % len(owners)].pk,
             status=status,
             payment_status={"paid": "paid", "fulfilled": "paid", "refunded": "refunded"}.get(status, "unpaid"),
@@ -216,7 +217,7 @@ def _insert(orders: list[Order], items: list[OrderItem]) -> None:
 def orders_bulk_seed(*, count: int, stdout: Any, seed: int = 1) -> int:
     """Insert `count` orders (one line each) in batches, printing progress; returns how many."""
     owners = _bench_owners()
-    start = Order.objects.filter(number__startswith="ORD-B").count()
+    start = Order.objects.filter(number__startswith="ORD-U").count()
     rng = random.Random(seed + start)  # noqa: S311 - benchmark data
     now = timezone.now()
     began = time.monotonic()
