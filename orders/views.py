@@ -59,6 +59,42 @@ ORDER_EXAMPLE = OpenApiExample(
     },
     response_only=True,
 )
+EVENT_EXAMPLE = OpenApiExample(
+    "A processed event",
+    value={
+        "id": "0b5f6a52-3f3c-4c1e-9d43-5d0f6f7a0c11",
+        "event_id": "evt_1NG8Du2eZvKYlo2CUI79vXWy",
+        "type": "payment_intent.succeeded",
+        "livemode": False,
+        "created": "2026-11-27T08:00:00Z",
+        "received_at": "2026-11-27T08:00:00.412000Z",
+        "status": "succeeded",
+        "outcome": "processed",
+        "outcome_detail": "",
+        "attempts": 1,
+        "due_at": "2026-11-27T08:00:00.412000Z",
+        "finished_at": "2026-11-27T08:00:00.530000Z",
+        "error_code": "",
+        "error_message": "",
+        "order_id": "5d2c0c7e-1f0a-4b8e-9a55-0e3f0e9b7a10",
+    },
+    response_only=True,
+)
+HISTORY_EXAMPLE = OpenApiExample(
+    "Paid by a webhook",
+    value=[
+        {
+            "field": "status",
+            "from_status": "pending",
+            "to_status": "paid",
+            "cause": "webhook",
+            "stripe_event_id": "evt_1NG8Du2eZvKYlo2CUI79vXWy",
+            "actor_id": None,
+            "created_at": "2026-11-27T08:00:00.530000Z",
+        }
+    ],
+    response_only=True,
+)
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
@@ -188,7 +224,7 @@ class OrderHistoryView(generics.ListAPIView[Any]):
     serializer_class = OrderStatusChangeSerializer
     pagination_class = None
 
-    @extend_schema(summary="An order's status history", tags=TAGS)
+    @extend_schema(summary="An order's status history", tags=TAGS, examples=[HISTORY_EXAMPLE])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -244,7 +280,7 @@ class StripeEventListView(generics.ListAPIView[StripeEvent]):
     ordering_fields = ["received_at"]
     default_ordering = "-received_at"
 
-    @extend_schema(summary="List received Stripe events (staff)", tags=TAGS)
+    @extend_schema(summary="List received Stripe events (staff)", tags=TAGS, examples=[EVENT_EXAMPLE])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -259,6 +295,7 @@ class StripeEventDetailView(APIView):
         summary="One received Stripe event with its payload (staff)",
         tags=TAGS,
         responses={200: StripeEventDetailSerializer},
+        examples=[EVENT_EXAMPLE],
     )
     def get(self, request: Request, pk: Any) -> Response:
         event = selectors.stripe_event_get(event_pk=pk)
@@ -276,6 +313,7 @@ class StripeEventRetryView(APIView):
         tags=TAGS,
         request=None,
         responses={202: StripeEventSerializer, 409: OpenApiResponse(description="event_processing")},
+        examples=[EVENT_EXAMPLE],
     )
     def post(self, request: Request, pk: Any) -> Response:
         event = services.stripe_event_retry(event_pk=pk)
