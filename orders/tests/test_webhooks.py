@@ -10,7 +10,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from common.jobs import JobStatus, jobs_sweep
-from notifications.models import Notification
+from notifications.selectors import notification_list
 from orders import services
 from orders.models import EventOutcome, Order, OrderStatus, OrderStatusChange, PaymentStatus, StripeEvent
 
@@ -42,7 +42,7 @@ def test_succeeded_event_pays_the_order_and_notifies_the_owner(auth_client, api_
     assert json.loads(event.raw_body)["id"] == event.event_id and "Stripe-Signature" in event.headers
     change = OrderStatusChange.objects.get(order=order, field="status")
     assert (change.cause, change.stripe_event_id) == ("webhook", event.event_id)
-    note = Notification.objects.get(recipient=user)
+    note = notification_list(user=user).get()
     assert note.kind == "order.paid" and "30.00 USD" in note.body
 
 
@@ -114,7 +114,7 @@ def test_refunds_full_and_partial(auth_client, api_client, user):
     post_event(api_client, stripe_event("charge.refunded", charge(order, amount_refunded=order.total)))
     order.refresh_from_db()
     assert (order.status, order.payment_status, order.amount_refunded) == ("refunded", "refunded", order.total)
-    assert Notification.objects.filter(recipient=user, kind="order.refunded").count() == 2
+    assert notification_list(user=user, kind="order.refunded").count() == 2
 
 
 @pytest.mark.django_db
@@ -317,7 +317,7 @@ def test_concurrent_duplicate_deliveries_are_stored_and_processed_once(user, mak
     assert sorted(results) == [(200, False)] + [(200, True)] * 7
     assert StripeEvent.objects.count() == 1
     assert OrderStatusChange.objects.filter(order=order, field="status").count() == 1
-    assert Notification.objects.filter(kind="order.paid").count() == 1
+    assert notification_list(user=user, kind="order.paid").count() == 1
 
 
 @pytest.mark.django_db
