@@ -35,11 +35,14 @@ install: $(VENV)/.installed .env  ## create .venv, install the runtime packages,
 
 install-dev: $(VENV)/.installed-dev .env  ## also install test, lint and benchmark tools (and write .env)
 
+# .env holds the SECRET_KEY that signs every JWT, and var/db.sqlite3 every password hash: both are
+# created readable by their owner only (umask 077; config/env.py also creates the database 0600).
 .env:
-	@$(PYTHON) -c 'import secrets; print("# written by make; see .env.example for every variable"); print("SECRET_KEY=" + secrets.token_urlsafe(50))' > $@
+	@umask 077; $(PYTHON) -c 'import secrets; print("# written by make; see .env.example for every variable"); print("SECRET_KEY=" + secrets.token_urlsafe(50))' > $@
 	@echo "wrote .env with a fresh SECRET_KEY"
 
 run: install .env migrate seed  ## install, migrate, seed and serve on $(HOST):$(PORT)
+	@chmod 600 .env; if [ -f var/db.sqlite3 ]; then chmod 600 var/db.sqlite3*; fi  # tighten older checkouts
 	$(PY) manage.py collectstatic --noinput -v0
 	$(MAKE) --no-print-directory serve
 
@@ -71,10 +74,10 @@ check: install-dev  ## Django system checks, migrations up to date, requirements
 	$(MAKE) --no-print-directory lock-check
 
 migrate: install .env  ## apply migrations
-	$(PY) manage.py migrate --noinput
+	umask 077; $(PY) manage.py migrate --noinput
 
 seed: install .env  ## load demo data (idempotent)
-	$(PY) manage.py seed
+	umask 077; $(PY) manage.py seed
 
 worker: install  ## a Celery worker (needs REDIS_URL)
 	$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=$(or $(CONCURRENCY),2)

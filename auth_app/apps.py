@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AuthAppConfig(AppConfig):
@@ -8,3 +9,10 @@ class AuthAppConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401 - registers the system checks
+
+
+class PlatformAdminConfig(admin_apps.AdminConfig):
+    """`django.contrib.admin` with our site: its login shares the API login's attempt limits."""
+
+    default = False  # `auth_app` itself stays AuthAppConfig
+    default_site = "auth_app.admin_site.PlatformAdminSite"

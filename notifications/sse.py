@@ -42,7 +42,8 @@ from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from common.channels import cancel_until_done, channel_release
-from common.errors import ApplicationError, problem_response
+from common.errors import ApplicationError, ValidationFailed, problem_response
+from common.strict import parse_ascii_int, query_param
 
 from .push import NOTIFICATION_MESSAGE, READ_MESSAGE, user_group
 from .stream import Payload, Position, clamp_position, read_only
@@ -50,6 +51,8 @@ from .stream import Payload, Position, clamp_position, read_only
 logger = logging.getLogger(__name__)
 
 EVENT_STREAM = "text/event-stream"
+# Largest seq accepted in `Last-Event-ID` / `?after=` (18 digits; documented in the schema).
+MAX_POSITION = 10**18 - 1
 # Open streams: channel name -> user id. Read by tests and diagnostics; emptied by each stream's `finally`.
 OPEN_STREAMS: dict[str, str] = {}
 RECEIVE_RETRY_SECONDS = 1.0
@@ -127,12 +130,10 @@ def _authenticate(request: HttpRequest) -> StreamAuth | None:
 
 
 def _parse_position(raw: str | None) -> int | None:
-    if raw is None or raw.strip() == "":
+    """A seq from `Last-Event-ID` / `?after=`: ASCII digits, 0 to MAX_POSITION (`٣` is not 3); ValueError else."""
+    if raw is None:
         return None
-    value = raw.strip()
-    if not value.isdigit() or len(value) > 18:
-        raise ValueError(value)
-    return int(value)
+    return parse_ascii_int(raw.strip(), maximum=MAX_POSITION)
 
 
 def _event(*, data: dict[str, Any], event: str, event_id: int | None = None) -> str:
@@ -326,8 +327,8 @@ async def notification_events(request: HttpRequest) -> HttpResponseBase:
         )
     try:
         header = _parse_position(request.headers.get("Last-Event-ID"))
-        query = _parse_position(request.GET.get("after"))
-    except ValueError:
+        query = _parse_position(query_param(request.GET, "after"))
+    except (ValueError, ValidationFailed):
         return problem_response(
             status=400,
             code="invalid_event_id",

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env, env_int, env_rate, env_seconds, env_url
+from config.env import env, env_int, env_rate, env_seconds, env_url, private_file_create
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = BASE_DIR / "var"
@@ -36,7 +36,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "auth_app.apps.PlatformAdminConfig",  # django.contrib.admin; its login shares the API login limits
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -99,7 +99,8 @@ DATABASE_URL = env_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}", ("
 EMBEDDED_DATABASE = DATABASE_URL.startswith("sqlite")
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if EMBEDDED_DATABASE:
-    VAR_DIR.mkdir(exist_ok=True)
+    VAR_DIR.mkdir(mode=0o700, exist_ok=True)
+    private_file_create(DATABASES["default"]["NAME"])  # 0600 before SQLite creates it with the umask's mode
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the one writer; the busy timeout waits instead of failing.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -220,11 +221,8 @@ REST_FRAMEWORK = {
         "common.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "common.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only (a form encoding is 415); a view that takes a file upload names MultiPartParser itself.
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.KeysetPagination",
     "PAGE_SIZE": 20,
@@ -313,6 +311,7 @@ CORS_ALLOW_HEADERS = (
     "idempotency-key",
     "last-event-id",
     "x-api-key",
+    "x-device-token",
     "x-request-id",
 )
 CORS_EXPOSE_HEADERS = [

@@ -199,7 +199,18 @@ async def test_unauthenticated_is_401_problem(headers):
     assert json.loads(await stream.body())["code"] == "not_authenticated"
 
 
-@pytest.mark.parametrize(("headers", "query"), [({"Last-Event-ID": "x"}, ""), ({}, "after=-1")])
+@pytest.mark.parametrize(
+    ("headers", "query"),
+    [
+        ({"Last-Event-ID": "x"}, ""),
+        ({}, "after=-1"),
+        ({}, "after=%D9%A3"),  # an Arabic-Indic digit three: digits are ASCII (issue 9 item 11)
+        ({"Last-Event-ID": "\u0663".encode().decode("latin-1")}, ""),
+        ({}, "after="),  # present but empty is not "absent"
+        ({}, "after=1&after=2"),
+        ({}, "after=1000000000000000000"),  # past the documented maximum
+    ],
+)
 async def test_bad_position_is_400(access_token, headers, query):
     stream = Stream({"Authorization": f"Bearer {access_token}", **headers}, query=query)
     assert (await stream.open())["status"] == 400
