@@ -6,13 +6,14 @@ import django_filters
 from django.db.models import QuerySet
 
 from common.jobs import JobStatus
+from common.strict import StrictFilterSet
 
 from . import selectors
 from .currencies import CURRENCY_CODES
 from .models import EventOutcome, Order, OrderStatus, PaymentStatus, StripeEvent
 
 
-class OrderFilter(django_filters.FilterSet):
+class OrderFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=OrderStatus.choices, label="Order status.")
     payment_status = django_filters.ChoiceFilter(choices=PaymentStatus.choices, label="Payment status.")
     currency = django_filters.ChoiceFilter(choices=[(c, c) for c in CURRENCY_CODES], label="ISO 4217 code, lower-case.")
@@ -47,7 +48,7 @@ class OrderFilter(django_filters.FilterSet):
         return selectors.orders_search(queryset, value.strip()) if value.strip() else queryset
 
 
-class StripeEventFilter(django_filters.FilterSet):
+class StripeEventFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=JobStatus.choices, label="Processing status.")
     outcome = django_filters.ChoiceFilter(choices=EventOutcome.choices, label="Processing outcome.")
     type = django_filters.CharFilter(field_name="type", label="Event type, e.g. `charge.refunded`.")

@@ -7,6 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.strict import ModelSerializer, Serializer
+
 from .currencies import CURRENCY_CODES, amount_format, currency_exponent
 from .models import Order, OrderItem, OrderStatusChange, PaymentStatus, StripeEvent
 
@@ -18,14 +20,14 @@ class MetadataField(serializers.JSONField):
     """Stripe-style metadata: up to 50 keys (40 characters), string values (500 characters)."""
 
 
-class OrderItemInputSerializer(serializers.Serializer[Any]):
+class OrderItemInputSerializer(Serializer):
     sku = serializers.CharField(max_length=64, trim_whitespace=False)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, trim_whitespace=False, default="")
     quantity = serializers.IntegerField(help_text="1 to ORDERS_MAX_QUANTITY.")
     unit_amount = serializers.IntegerField(help_text="Minor units of the currency (cents; yen; fils).")
 
 
-class OrderCreateSerializer(serializers.Serializer[Any]):
+class OrderCreateSerializer(Serializer):
     currency = serializers.ChoiceField(choices=[(c, c) for c in CURRENCY_CODES], help_text="ISO 4217, lower-case.")
     customer_email = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
     items = OrderItemInputSerializer(many=True)
@@ -38,7 +40,7 @@ class OrderCreateSerializer(serializers.Serializer[Any]):
         return super().to_internal_value(data)
 
 
-class OrderUpdateSerializer(serializers.Serializer[Any]):
+class OrderUpdateSerializer(Serializer):
     metadata = MetadataField(required=False, help_text="Replaces the whole metadata object.")
     customer_email = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     shipping_notes = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
@@ -49,14 +51,14 @@ class OrderUpdateSerializer(serializers.Serializer[Any]):
     )
 
 
-class OrderItemSerializer(serializers.ModelSerializer[OrderItem]):
+class OrderItemSerializer(ModelSerializer):
     class Meta:
         model = OrderItem
         fields = ["sku", "name", "quantity", "unit_amount", "line_total"]
         read_only_fields = fields
 
 
-class OrderSerializer(serializers.ModelSerializer[Order]):
+class OrderSerializer(ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
     owner_id = serializers.UUIDField(read_only=True)
     metadata = MetadataField(read_only=True)
@@ -96,7 +98,7 @@ class OrderSerializer(serializers.ModelSerializer[Order]):
         return amount_format(order.total, order.currency)
 
 
-class OrderStatusChangeSerializer(serializers.ModelSerializer[OrderStatusChange]):
+class OrderStatusChangeSerializer(ModelSerializer):
     actor_id = serializers.UUIDField(read_only=True, allow_null=True)
 
     class Meta:
@@ -105,7 +107,7 @@ class OrderStatusChangeSerializer(serializers.ModelSerializer[OrderStatusChange]
         read_only_fields = fields
 
 
-class StripeEventSerializer(serializers.ModelSerializer[StripeEvent]):
+class StripeEventSerializer(ModelSerializer):
     order_id = serializers.UUIDField(read_only=True, allow_null=True)
 
     class Meta:
@@ -145,7 +147,7 @@ class StripeEventDetailSerializer(StripeEventSerializer):
         return json.loads(event.raw_body)
 
 
-class WebhookReceiptSerializer(serializers.Serializer[Any]):
+class WebhookReceiptSerializer(Serializer):
     received = serializers.BooleanField()
     duplicate = serializers.BooleanField()
     id = serializers.UUIDField()

@@ -97,9 +97,9 @@ def clean_metadata(value: Any, attr: str = "metadata") -> dict[str, str]:
         _text(key, f"{attr}.{key}", METADATA_KEY_MAX_CHARS, required=True)
         if "[" in key or "]" in key:
             raise _invalid(f"{attr}.{key}", "metadata keys may not contain square brackets.")
-        if isinstance(item, bool) or not isinstance(item, str | int):
-            raise _invalid(f"{attr}.{key}", "metadata values must be strings (or whole numbers).")
-        clean[key] = _text(str(item), f"{attr}.{key}", METADATA_VALUE_MAX_CHARS)
+        if not isinstance(item, str):  # strict input: a number is not silently turned into a string
+            raise _invalid(f"{attr}.{key}", "metadata values must be strings.")
+        clean[key] = _text(item, f"{attr}.{key}", METADATA_VALUE_MAX_CHARS)
     return clean
 
 
