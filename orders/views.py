@@ -252,7 +252,7 @@ class StripeWebhookView(APIView):
             "(a repeat of the same event id: `duplicate: true`); it is processed in the background."
         ),
         tags=TAGS,
-        auth=[{}],  # public: Stripe signs the body instead
+        auth=[{}],  # type: ignore[list-item]  # public (security: [{}]): Stripe signs the body instead
         request={"application/json": OpenApiTypes.OBJECT},
         responses={200: WebhookReceiptSerializer, 400: OpenApiResponse(description="invalid_signature")},
         examples=[
