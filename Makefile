@@ -9,6 +9,10 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 1
 IMAGE  ?= api-platform:latest
+# uvicorn's own limits, from the environment like the settings of the same names (.env.example).
+# Its proxy-header handling stays off: common.net.client_ip reads X-Forwarded-For by TRUSTED_PROXY_COUNT.
+WS_MAX_MESSAGE_BYTES ?= 65536
+UVICORN_LIMITS := --no-proxy-headers --ws-max-size $(WS_MAX_MESSAGE_BYTES)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev run dev serve test lint fmt typecheck check migrate seed worker beat flower \
@@ -51,10 +55,10 @@ serve:  ## serve the ASGI app (HTTP + WebSocket) without the set-up steps
 		echo "WORKERS=$(WORKERS) needs REDIS_URL: the embedded cache, channel layer and denylist live in one process"; \
 		exit 2; fi
 	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		--no-access-log --lifespan off
+		--no-access-log --lifespan off $(UVICORN_LIMITS)
 
 dev: install .env migrate  ## serve with auto-reload and DEBUG on
-	DEBUG=true $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --reload --lifespan off
+	DEBUG=true $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --reload --lifespan off $(UVICORN_LIMITS)
 
 test: install-dev  ## run the whole suite (PostgreSQL/Redis when their URLs are set, embedded otherwise)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -14,13 +14,15 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from auth_app.ws import WebSocketAuthMiddleware  # noqa: E402
+from common.asgi import RequestGuard  # noqa: E402
 from common.ws_origin import BrowserOriginValidator  # noqa: E402
 from notifications.routing import websocket_urlpatterns as notification_routes  # noqa: E402
 from webhook_tester.routing import websocket_urlpatterns as bin_routes  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Liveness and body limits before Django: an oversize body is refused before it is read.
+        "http": RequestGuard(django_asgi_app),
         # Browser handshakes must come from our own origin (scheme, host, port) or a trusted one.
         "websocket": BrowserOriginValidator(WebSocketAuthMiddleware(URLRouter([*notification_routes, *bin_routes]))),
     }

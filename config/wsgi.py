@@ -1,7 +1,13 @@
+"""The WSGI application: Django behind the same body limits as the ASGI path (common.wsgi)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_wsgi_application()
+django_wsgi_app = get_wsgi_application()
+
+from common.wsgi import RequestGuardWSGI  # noqa: E402
+
+application = RequestGuardWSGI(django_wsgi_app)

@@ -24,6 +24,9 @@ A `text/event-stream` of the caller's notifications (Server-Sent Events), for `E
   `X-Accel-Buffering: no`; do not put the route behind anything that buffers or compresses.
 * Authenticated with `Authorization: Bearer <access>` or the session cookie (`EventSource` with
   `withCredentials`). An unauthenticated request is 401 problem+json.
+* Open streams are capped per user (STREAMS_MAX_PER_USER, 20) and per client IP (STREAMS_MAX_PER_IP,
+  100), WebSockets included: past a cap the answer is 429 problem+json `too_many_streams` with
+  `Retry-After`. With Redis unreachable it is 503 `service_unavailable` before any event.
 """
 
 SSE_EXAMPLE = (

@@ -19,6 +19,9 @@ leaves the group and stops receiving, and when the generator runs again it sends
 and ends with `event: error` `{"code": "slow_consumer"}`; the client reconnects with `Last-Event-ID`
 and the database replays the rest.
 
+Each stream holds one of its user's and its client IP's slots (common.streams; 429 `too_many_streams`
+past a cap, 503 when Redis is unreachable, both before streaming), released when the stream ends.
+
 When the client goes away Django cancels the response task; the generator's `finally` leaves the group,
 stops the drain task and forgets the channel. Database reads go through `stream.read_only`, which hands
 the connection back after each call, so an open stream holds no database connection.
@@ -27,6 +30,7 @@ the connection back after each call, so an open stream holds no database connect
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -43,6 +47,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from common.channels import cancel_until_done, channel_release
 from common.errors import ApplicationError, ValidationFailed, problem_response
+from common.net import client_ip
+from common.streams import StreamLease, StreamsFull, stream_slots_acquire
 from common.strict import parse_ascii_int, query_param
 
 from .push import NOTIFICATION_MESSAGE, READ_MESSAGE, user_group
@@ -304,6 +310,13 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
         OPEN_STREAMS.pop(channel, None)
 
 
+async def _leased(lease: StreamLease, events: AsyncIterator[str]) -> AsyncIterator[str]:
+    """`events`, holding the stream's slots while it runs and giving them back when it ends."""
+    async with lease.held(), contextlib.aclosing(events) as stream:  # type: ignore[type-var]
+        async for event in stream:
+            yield event
+
+
 @csrf_exempt  # GET only; other methods get 405, not a CSRF 403
 async def notification_events(request: HttpRequest) -> HttpResponseBase:
     """Open the user's notification stream (see `NotificationEventsSchemaView` for the documentation)."""
@@ -335,7 +348,19 @@ async def notification_events(request: HttpRequest) -> HttpResponseBase:
             detail="Last-Event-ID and `after` must be a notification seq (a whole number >= 0).",
         )
     after_seq = header if header is not None else query
-    response = StreamingHttpResponse(event_stream(auth, after_seq), content_type=EVENT_STREAM)
+    try:  # one of the user's and the client IP's stream slots (common.streams), or 429 / 503 before streaming
+        lease = await stream_slots_acquire(user_id=auth.user.pk, ip=client_ip(request))
+    except StreamsFull as full:
+        return problem_response(
+            status=429,
+            code="too_many_streams",
+            detail=f"This {'account' if full.which == 'user' else 'client address'} already has {full.limit} "
+            "open streams (WebSockets included); close one first.",
+            headers={"Retry-After": str(full.retry_after)},
+        )
+    except ApplicationError as exc:  # the cache (Redis) is unreachable: 503
+        return problem_response(status=exc.status, code=exc.code, detail=exc.detail, headers=exc.headers)
+    response = StreamingHttpResponse(_leased(lease, event_stream(auth, after_seq)), content_type=EVENT_STREAM)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiExample
 from rest_framework.request import Request
 
-from common.ratelimit import client_ip
+from common.net import client_ip
 
 TAGS = ["auth"]
 # Security requirement of operations that only a Bearer access token may call (not API keys or cookies).

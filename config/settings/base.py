@@ -64,7 +64,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "common.middleware.RequestSizeLimitMiddleware",
     "common.ratelimit.RateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,11 +109,15 @@ if EMBEDDED_DATABASE:
 else:
     # psycopg 3's pool is shared by the ASGI thread pool; CONN_MAX_AGE must stay 0 with a pool.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # An unreachable database must cost a request about HEALTH_CHECK_TIMEOUT and a 503, not a long
+    # wait and a 500: a request waits DB_POOL_TIMEOUT for a connection, a new connection
+    # DB_CONNECT_TIMEOUT to be made (common/errors maps the failure to 503 service_unavailable).
     DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 2),
         "pool": {
             "min_size": env_int("DB_POOL_MIN_SIZE", 2, minimum=0),
             "max_size": env_int("DB_POOL_MAX_SIZE", 20),
-            "timeout": env_seconds("DB_POOL_TIMEOUT", 10.0),
+            "timeout": env_seconds("DB_POOL_TIMEOUT", 2.0),
         },
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -290,7 +293,7 @@ RATE_LIMIT_PRINCIPAL_RESOLVER = env.str(
 # How many reverse proxies append to X-Forwarded-For in front of the app; 0 trusts only REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_IP_META_KEY = "common.ratelimit.client_ip"
+RATELIMIT_IP_META_KEY = "common.net.client_ip"
 RATELIMIT_VIEW = "common.errors.ratelimited_view"
 # Embedded mode is a single process, so the local-memory cache is a correct (if unshared) counter.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"] if EMBEDDED_REDIS else []

@@ -284,6 +284,19 @@ def test_auth_settings_accept_a_zero_grace_and_fractional_ws_timeout():
     assert loaded.WS_AUTH_TIMEOUT_SECONDS == 0.5
 
 
+def test_serving_limits_have_their_documented_defaults():
+    loaded = load_settings(SECRET_KEY=KEY, DATABASE_URL="postgres://u@db.invalid:5432/x")
+    options = loaded.DATABASES["default"]["OPTIONS"]
+    # An unreachable database costs a request ~HEALTH_CHECK_TIMEOUT and a 503, not a 10 s wait.
+    assert options["pool"]["timeout"] == loaded.HEALTH_CHECK_TIMEOUT == 2.0
+    assert options["connect_timeout"] == 2
+    assert loaded.WS_MAX_MESSAGE_BYTES == 64 * 1024
+    assert loaded.WS_AUTH_MESSAGE_MAX_BYTES == 4096
+    assert (loaded.STREAMS_MAX_PER_USER, loaded.STREAMS_MAX_PER_IP, loaded.STREAMS_LEASE_SECONDS) == (20, 100, 90.0)
+    assert loaded.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS == 5
+    assert "common.middleware.RequestSizeLimitMiddleware" not in loaded.MIDDLEWARE  # refused before Django now
+
+
 def test_outbound_defaults_and_allowed_private_hosts():
     defaults = load_settings(SECRET_KEY=KEY)
     assert (

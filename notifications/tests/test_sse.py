@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.test import Client, override_settings
 
+from common.tests.asgi_driver import http_scope
 from notifications import sse
 from notifications.push import user_group
 
@@ -21,21 +22,7 @@ PATH = "/api/v1/notifications/events"
 
 
 def _scope(headers: dict[str, str], query: str = "", method: str = "GET") -> dict[str, Any]:
-    raw = [(b"host", b"testserver"), *((k.lower().encode(), v.encode()) for k, v in headers.items())]
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": PATH,
-        "raw_path": PATH.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": raw,
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    return http_scope(PATH, method=method, headers=list(headers.items()), query=query)
 
 
 class Stream:

@@ -14,7 +14,17 @@ from notifications.selectors import notification_list
 from orders import services
 from orders.models import EventOutcome, Order, OrderStatus, OrderStatusChange, PaymentStatus, StripeEvent
 
-from .conftest import OLD_SECRET, SECRET, charge, payment_intent, post_event, run_concurrently, sign, stripe_event
+from .conftest import (
+    OLD_SECRET,
+    SECRET,
+    WEBHOOK_URL,
+    charge,
+    payment_intent,
+    post_event,
+    run_concurrently,
+    sign,
+    stripe_event,
+)
 
 URL = "/api/v1/orders"
 
@@ -330,15 +340,21 @@ def test_intake_has_its_own_rate_limit_not_the_anonymous_one(api_client, setting
     assert statuses[0]["RateLimit-Policy"].startswith('"stripe-webhook";q=4')
 
 
-@pytest.mark.django_db
-def test_oversized_event_is_413(api_client, settings):
-    settings.ORDERS_STRIPE_WEBHOOK_MAX_BODY_BYTES = 1000
-    from orders.views import StripeWebhookView
+async def test_intake_body_limit_is_its_own_and_enforced_before_django(settings):
+    from common.asgi import RequestGuard, body_limit_for
+    from common.tests.asgi_driver import exchange, http_scope
 
-    StripeWebhookView.max_body_bytes = 1000
-    try:
-        payload = stripe_event("customer.created", {"id": "c", "pad": "x" * 2000})
-        assert post_event(api_client, payload).status_code == 413
-    finally:
-        StripeWebhookView.max_body_bytes = settings.ORDERS_STRIPE_WEBHOOK_MAX_BODY_BYTES = 512 * 1024
-    assert not StripeEvent.objects.exists()
+    limit = settings.ORDERS_STRIPE_WEBHOOK_MAX_BODY_BYTES
+    assert body_limit_for(WEBHOOK_URL) == limit == 512 * 1024
+    reached = []
+
+    async def app(scope, receive, send):
+        reached.append(scope["path"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    too_big = http_scope(WEBHOOK_URL, headers=[("content-length", str(limit + 1))])
+    result = await exchange(RequestGuard(app), too_big, [b"x" * (limit + 1)])
+    assert result.status == 413 and json.loads(result.body)["code"] == "payload_too_large" and not reached
+    fits = http_scope(WEBHOOK_URL, headers=[("content-length", str(limit))])
+    assert (await exchange(RequestGuard(app), fits, [b"x" * limit])).status == 204
