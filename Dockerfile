@@ -29,4 +29,4 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0 &
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 CMD curl -fsS http://127.0.0.1:${PORT}/health/live || exit 1
-CMD ["sh", "-c", "exec uvicorn config.asgi:application --host $HOST --port $PORT --workers $WEB_CONCURRENCY --no-access-log --lifespan off --no-proxy-headers --ws-max-size $WS_MAX_MESSAGE_BYTES"]
+CMD ["sh", "-c", "exec uvicorn config.asgi:application --host $HOST --port $PORT --workers $WEB_CONCURRENCY --no-access-log --lifespan off --no-proxy-headers --http config.http_protocol:HeaderCaseHttpToolsProtocol --ws-max-size $WS_MAX_MESSAGE_BYTES"]

@@ -55,7 +55,8 @@ serve:  ## serve the ASGI app (HTTP + WebSocket) without the set-up steps
 		echo "WORKERS=$(WORKERS) needs REDIS_URL: the embedded cache, channel layer and denylist live in one process"; \
 		exit 2; fi
 	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		--no-access-log --lifespan off $(UVICORN_LIMITS)
+		--no-access-log --lifespan off $(UVICORN_LIMITS) \
+		--http config.http_protocol:HeaderCaseHttpToolsProtocol
 
 dev: install .env migrate  ## serve with auto-reload and DEBUG on
 	DEBUG=true $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --reload --lifespan off $(UVICORN_LIMITS)
@@ -63,9 +64,10 @@ dev: install .env migrate  ## serve with auto-reload and DEBUG on
 test: install-dev  ## run the whole suite (PostgreSQL/Redis when their URLs are set, embedded otherwise)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: install-dev  ## ruff lint + format check, mypy
+lint: install-dev  ## ruff lint + format check, import contracts, mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	SECRET_KEY=$${SECRET_KEY:-typecheck-only} $(VENV)/bin/mypy .
 
 fmt: install-dev  ## format and autofix

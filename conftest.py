@@ -126,3 +126,38 @@ async def stray_tasks_cancelled():
     current = asyncio.current_task()
     for task in [task for task in asyncio.all_tasks() if task is not current and not task.done()]:
         await cancel_until_done(task)
+
+
+DEAD_BROKER_URL = "redis://127.0.0.1:1/0"  # a real closed port: publishing fails at once, no mocks
+
+
+@pytest.fixture
+def celery_broker():
+    """`celery_broker(url)`: make the Celery app publish to `url` for real (not eagerly); restored afterwards.
+
+    With DEAD_BROKER_URL it is a broker outage; with the REDIS_URL of the run, a worker started by the
+    test (`celery -A config worker`) receives what is published.
+    """
+    from config.celery import app
+
+    keys = ("task_always_eager", "broker_url", "task_publish_retry", "broker_connection_timeout")
+    saved = {key: app.conf[key] for key in keys}
+
+    def reset_pools() -> None:
+        # What Celery itself does after a fork, so that the next publish connects to the new broker_url.
+        app._pool = None  # type: ignore[attr-defined]
+        app.amqp._producer_pool = None  # type: ignore[attr-defined]
+
+    def point(url: str) -> None:
+        app.conf.update(task_always_eager=False, broker_url=url, task_publish_retry=False, broker_connection_timeout=1)
+        reset_pools()
+
+    yield point
+    app.conf.update(saved)
+    reset_pools()
+
+
+@pytest.fixture
+def broker_down(celery_broker):
+    """The Celery app publishing to a real closed port (no eager execution), restored afterwards."""
+    celery_broker(DEAD_BROKER_URL)

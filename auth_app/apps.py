@@ -8,7 +8,7 @@ class AuthAppConfig(AppConfig):
     name = "auth_app"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import checks, schema, signals  # noqa: F401 - registers the checks, OpenAPI schemes and receivers
 
 
 class PlatformAdminConfig(admin_apps.AdminConfig):

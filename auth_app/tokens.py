@@ -22,6 +22,7 @@ from typing import Literal
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
@@ -32,7 +33,12 @@ REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "token_type"
 DENYLIST_PREFIX = "auth:denied-sid:"
 DENYLIST_LEEWAY_SECONDS = 5
 SESSION_GROUP_PREFIX = "auth.session."
+USER_GROUP_PREFIX = "auth.user."
+# Channel-layer messages to open streams (WebSocket, SSE): their session was revoked (close at once), or
+# something about their user's credentials changed (re-check now: logout of a cookie session, password
+# change, a revoked API key, deactivation).
 SESSION_REVOKED_MESSAGE = {"type": "auth.session_revoked"}
+CREDENTIALS_CHANGED_MESSAGE = {"type": "auth.credentials_changed"}
 
 
 class TokenInvalid(Exception):
@@ -134,3 +140,13 @@ def session_is_denied(sid: str) -> bool:
 def session_group(sid: str) -> str:
     """The channel-layer group of the WebSockets opened with an access token of session `sid`."""
     return f"{SESSION_GROUP_PREFIX}{sid}"
+
+
+def user_group(user_id: object) -> str:
+    """The channel-layer group of every open stream of one user, however it authenticated."""
+    return f"{USER_GROUP_PREFIX}{user_id}"
+
+
+def session_digest(session_key: str) -> str:
+    """How a logged-out Django session is named in a channel-layer message (never the key itself)."""
+    return salted_hmac("auth_app.streams.session", session_key, algorithm="sha256").hexdigest()

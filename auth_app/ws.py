@@ -7,21 +7,23 @@ Contracts (stable names):
   `scope["subprotocols"] == ["bearer", token]`), or else the Django session cookie (our own browser
   pages), and sets `scope["user"]` (AnonymousUser when neither works) and `scope["ws_auth"]`, a
   `WsAuth` with `method` ("bearer" | "session" | None), `bearer_offered`, `expires_at` (epoch
-  seconds of the token's expiry or None), `sid` and `error`. A token in the URL query string is
-  never read.
+  seconds of the token's expiry or None), `sid`, `credential` (the `auth_app.streams.StreamCredential`
+  it authenticated with) and `error`. A token in the URL query string is never read.
 - `AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer)`: subclass it and implement
   `async def on_authenticated(self) -> None` (join groups there, not via `groups`) and
   `async def on_message(self, content: dict) -> None`. It accepts with `subprotocol="bearer"`
   when the client offered it (browsers drop the socket otherwise); an anonymous connection is
   accepted and must send `{"type": "auth", "token": "<access>"}` within WS_AUTH_TIMEOUT_SECONDS
   (default 5). The socket is closed when the token expires (a later `auth` message with a fresh
-  token of the same user extends it). Logout (the session denylist) is checked at connect/auth time
-  and again every WS_AUTH_RECHECK_SECONDS (default 30; a lost revocation push, a logged-out cookie
-  session or a deactivated user closes it with 4401 then), and a socket authenticated by a token
-  joins its session's group `auth.session.<sid>`: revoking the session (logout, logout-all,
-  password change, ...) closes it at once with 4401. Override
-  `disconnect(code)` to leave your own groups, as usual in Channels (the session group is left by
-  the base class, whether or not the override calls super).
+  token of the same user extends it). Logout (the session denylist) is checked at connect/auth time.
+  The socket joins the groups of its credential (`auth_app.streams.stream_groups`: its user's
+  `auth.user.<id>`, and for a token its session's `auth.session.<sid>`): revoking the session
+  (logout, logout-all, password change, ...) closes it at once with 4401, and a change to the user's
+  other credentials (a cookie session logged out, a key revoked, the user deactivated) makes it
+  re-check its credential at once (`auth_app.streams.stream_credential_is_valid`, the same check the
+  SSE stream makes). It is re-checked again every WS_AUTH_RECHECK_SECONDS (default 30) in case a push
+  was lost. Override `disconnect(code)` to leave your own groups, as usual in Channels (the
+  credential's groups are left by the base class, whether or not the override calls super).
 
 Limits: a message over WS_MAX_MESSAGE_BYTES closes the socket with 1009 (uvicorn enforces the same
 number with `--ws-max-size`; this is the check for any other server). Before authentication only the
@@ -50,7 +52,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -67,7 +68,8 @@ from common.errors import ServiceUnavailable
 from common.net import client_ip
 from common.streams import StreamLease, StreamsFull, stream_slots_acquire
 
-from .tokens import TokenInvalid, session_group
+from .streams import StreamCredential, stream_credential_is_valid, stream_groups, stream_message_verdict
+from .tokens import TokenInvalid
 
 __all__ = [
     "CLOSE_BAD_MESSAGE",
@@ -101,6 +103,7 @@ class WsAuth:
     expires_at: float | None = None
     sid: str | None = None
     error: str | None = None
+    credential: StreamCredential | None = None
 
 
 def _authenticate_token_sync(token: str) -> tuple[Any, Any]:
@@ -134,25 +137,13 @@ def _session_user(scope: dict[str, Any]) -> Any:
 
 
 async def _credential_still_valid(scope: dict[str, Any]) -> bool:
-    """Whether the socket's credential still holds: its token's session is not revoked, or its
-    Django session still names the same active user. An unreachable cache raises ServiceUnavailable."""
+    """Whether the socket's credential still holds (`auth_app.streams.stream_credential_is_valid`).
+    An unreachable cache raises ServiceUnavailable."""
     auth: WsAuth = scope.get("ws_auth") or WsAuth()
-    user = scope.get("user")
-    if auth.method == "bearer" and auth.sid is not None:
-        from .tokens import session_is_denied
-
-        return not await sync_to_async(session_is_denied, thread_sensitive=False)(auth.sid)
-    if auth.method == "session" and user is not None:
-        from importlib import import_module
-
-        session = scope.get("session")
-        key = getattr(session, "session_key", None)
-        if not key:
-            return False
-        fresh = import_module(settings.SESSION_ENGINE).SessionStore(key)  # not the copy loaded at connect
-        current = await _session_user({"session": fresh})
-        return bool(current.is_authenticated and current.pk == user.pk)
-    return True
+    if auth.credential is None:
+        return True  # not authenticated yet: the auth deadline handles it
+    valid: bool = await database_sync_to_async(stream_credential_is_valid)(auth.credential)
+    return valid
 
 
 def _constant_time_equal(a: str, b: str) -> bool:
@@ -187,10 +178,12 @@ class _ResolveUser:
                     user = AnonymousUser()
                 else:
                     auth.method, auth.expires_at, auth.sid = "bearer", float(claims.exp), claims.sid
+                    auth.credential = StreamCredential.for_token(subprotocols[1], claims)
         else:
             user = await _session_user(scope)
             if user.is_authenticated:
                 auth.method = "session"
+                auth.credential = StreamCredential.for_session(user.pk, scope["session"].session_key)
         scope["user"] = user
         scope["ws_auth"] = auth
         return await self.inner(scope, receive, send)
@@ -239,7 +232,7 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
     """Base JSON consumer that is authenticated before it does anything (see the module docstring)."""
 
     authenticated: bool = False
-    _session_group: str | None = None
+    _auth_groups: frozenset[str] | set[str] = frozenset()
     _rechecker: asyncio.Task[None] | None = None
     _streams: StreamLease | None = None
 
@@ -287,7 +280,7 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         await self.accept(subprotocol=BEARER_SUBPROTOCOL if auth.bearer_offered else None)
         user = self.scope.get("user")
         if user is not None and user.is_authenticated:
-            await self._authenticated(auth.expires_at, sid=auth.sid if auth.method == "bearer" else None)
+            await self._authenticated(auth.expires_at, credential=auth.credential)
         elif auth.error == "unavailable":
             await self.close_with(CLOSE_TRY_AGAIN)
         elif auth.bearer_offered:
@@ -299,7 +292,7 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         self._cancel_timers()
         if self._streams is not None:
             await self._streams.release()
-        await self._leave_session_group()
+        await self._follow(None)
         await super().websocket_disconnect(message)
 
     async def close_with(self, code: int) -> None:
@@ -353,14 +346,17 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
                 await self.close_with(CLOSE_UNAUTHENTICATED)
                 return
             self._schedule_expiry(float(claims.exp))
-            await self._join_session_group(claims.sid)
+            credential = StreamCredential.for_token(token, claims)
+            self.scope["ws_auth"].credential = credential
+            await self._follow(credential)
             return
         self._cancel_timers()
         self.scope["user"] = user
         auth: WsAuth = self.scope.get("ws_auth") or WsAuth()
         auth.method, auth.expires_at, auth.sid, auth.error = "bearer", float(claims.exp), claims.sid, None
+        auth.credential = StreamCredential.for_token(token, claims)
         self.scope["ws_auth"] = auth
-        await self._authenticated(float(claims.exp), sid=claims.sid)
+        await self._authenticated(float(claims.exp), credential=auth.credential)
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -368,7 +364,16 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         """Channel-layer message from the session services: this socket's session was revoked."""
         await self.close_with(CLOSE_UNAUTHENTICATED)
 
-    async def _authenticated(self, expires_at: float | None, *, sid: str | None) -> None:
+    async def auth_credentials_changed(self, event: dict[str, Any]) -> None:
+        """Channel-layer message from the auth services: the user's credentials changed. Close if it
+        names this socket's (logged-out) session, else re-check now."""
+        auth: WsAuth = self.scope.get("ws_auth") or WsAuth()
+        if auth.credential is not None and stream_message_verdict(auth.credential, event) == "close":
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+        else:
+            await self._recheck()
+
+    async def _authenticated(self, expires_at: float | None, *, credential: StreamCredential | None) -> None:
         try:
             self._streams = await stream_slots_acquire(user_id=self.scope["user"].pk, ip=client_ip(self.scope))
         except StreamsFull:
@@ -381,8 +386,7 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         self.authenticated = True
         if expires_at is not None:
             self._schedule_expiry(expires_at)
-        if sid is not None:
-            await self._join_session_group(sid)
+        await self._follow(credential)
         if self._rechecker is None:
             self._rechecker = asyncio.create_task(self._recheck_loop())
         await self.on_authenticated()
@@ -395,31 +399,35 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         session, a logged-out cookie or a deactivated user keeps a socket open.
         """
         async for _ in spread_ticks(float(settings.WS_AUTH_RECHECK_SECONDS), lambda: not self._closing):
-            try:
-                valid = await _credential_still_valid(self.scope)
-            except ServiceUnavailable:
-                await self.close_with(CLOSE_TRY_AGAIN)
-                return
-            if not valid:
-                await self.close_with(CLOSE_UNAUTHENTICATED)
+            if not await self._recheck():
                 return
 
-    async def _join_session_group(self, sid: str) -> None:
-        """Follow the revocation of session `sid` (leaving the group of a previous token's session)."""
-        group = session_group(sid)
-        if group == self._session_group or self.channel_layer is None:
+    async def _recheck(self) -> bool:
+        """Close the socket unless its credential still holds; True while it stays open."""
+        if self._closing:
+            return False
+        try:
+            valid = await _credential_still_valid(self.scope)
+        except ServiceUnavailable:
+            await self.close_with(CLOSE_TRY_AGAIN)
+            return False
+        if not valid:
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+        return valid
+
+    async def _follow(self, credential: StreamCredential | None) -> None:
+        """Be in exactly the groups of `credential` (none for None), leaving a previous token's session group."""
+        wanted = set(stream_groups(credential)) if credential is not None else set()
+        if self.channel_layer is None:
             return
-        await self._leave_session_group()
-        await self.channel_layer.group_add(group, self.channel_name)
-        self._session_group = group
-
-    async def _leave_session_group(self) -> None:
-        group, self._session_group = self._session_group, None
-        if group is not None and self.channel_layer is not None:
+        for group in sorted(self._auth_groups - wanted):
             try:
                 await self.channel_layer.group_discard(group, self.channel_name)
             except Exception:  # the layer is down; its group entries expire on their own
                 logger.warning("auth: leaving %s failed", group, exc_info=True)
+        for group in sorted(wanted - self._auth_groups):
+            await self.channel_layer.group_add(group, self.channel_name)
+        self._auth_groups = wanted
 
     def _schedule_expiry(self, expires_at: float) -> None:
         for task in self._timers:

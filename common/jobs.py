@@ -64,6 +64,9 @@ J = TypeVar("J", bound=QueuedJob)
 def enqueue_after_commit(task: Any, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
     """Queue `task(*args, **kwargs)` once the current transaction commits (at once outside one).
 
+    `task` is a Celery task or its dotted path (`"auth_app.tasks.password_reset_email_send_task"`):
+    services name their app's tasks by path, so that services never import tasks (which import
+    services; the layers contract in pyproject.toml keeps tasks above services).
     A failure to reach the broker (or, in eager mode, the task's own failure) is logged and never
     reaches the caller, whose transaction has already committed. Work that must not be lost is a
     `QueuedJob` row, which the sweeper re-queues.
@@ -71,9 +74,10 @@ def enqueue_after_commit(task: Any, *args: Any, countdown: float | None = None, 
 
     def send() -> None:
         try:
-            task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
+            resolved = import_string(task) if isinstance(task, str) else task
+            resolved.apply_async(args=args, kwargs=kwargs, countdown=countdown)
         except Exception:
-            logger.exception("jobs: could not queue %s", getattr(task, "name", task))
+            logger.exception("jobs: could not queue %s", task if isinstance(task, str) else getattr(task, "name", task))
 
     transaction.on_commit(send)
 

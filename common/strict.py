@@ -29,11 +29,13 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db import models
 from django.http import QueryDict
 from rest_framework import serializers
 from rest_framework.fields import empty
 
 from common.errors import FieldError, ValidationFailed
+from common.serializers import StorableJSONField
 
 STRING_FIELDS: tuple[type[serializers.Field[Any, Any, Any, Any]], ...] = (
     serializers.CharField,
@@ -121,7 +123,13 @@ class Serializer(StrictInputMixin, serializers.Serializer[Any]):
 
 
 class ModelSerializer(StrictInputMixin, serializers.ModelSerializer[Any]):
-    """The base of every model serializer."""
+    """The base of every model serializer. Its model JSONFields become `StorableJSONField`s (text
+    PostgreSQL can store, common/serializers.py); its text fields are DRF CharFields, which refuse it too."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.JSONField: StorableJSONField,
+    }
 
 
 # --- Query parameters -----------------------------------------------------------------------------

@@ -17,12 +17,15 @@ from auth_app.ws import WebSocketAuthMiddleware  # noqa: E402
 from common.asgi import RequestGuard  # noqa: E402
 from common.ws_origin import BrowserOriginValidator  # noqa: E402
 from notifications.routing import websocket_urlpatterns as notification_routes  # noqa: E402
+from webhook_tester.capture import http_app_with_capture  # noqa: E402
 from webhook_tester.routing import websocket_urlpatterns as bin_routes  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Liveness and body limits before Django: an oversize body is refused before it is read.
-        "http": RequestGuard(django_asgi_app),
+        # Webhook captures (/hooks/...) first: a pure ASGI app that reads and limits the body itself and
+        # must see the headers exactly as sent. Then liveness and body limits before Django: an oversize
+        # body is refused before it is read.
+        "http": http_app_with_capture(RequestGuard(django_asgi_app)),
         # Browser handshakes must come from our own origin (scheme, host, port) or a trusted one.
         "websocket": BrowserOriginValidator(WebSocketAuthMiddleware(URLRouter([*notification_routes, *bin_routes]))),
     }

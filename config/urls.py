@@ -26,6 +26,8 @@ urlpatterns = [
     *[path("api/v1/", include(module)) for module in API_APPS.values()],
     path("accounts/", include("auth_app.browser_urls")),
     path("admin/", admin.site.urls),
+    # The Webhook Tester's browser inspector (/bins/{id}); captures (/hooks/...) are answered in config/asgi.py.
+    path("", include("webhook_tester.page_urls")),
 ]
 
 handler400 = "common.errors.bad_request"

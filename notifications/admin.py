@@ -6,8 +6,9 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import Notification
+from .models import Broadcast, Notification
 from .selectors import with_read_state
+from .services import broadcast_requeue
 
 
 class ReadStateFilter(admin.SimpleListFilter):
@@ -34,3 +35,22 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # seq allocation and the push live in services.notification_send
+
+
+@admin.register(Broadcast)
+class BroadcastAdmin(admin.ModelAdmin):
+    """Broadcast jobs: written by `POST /notifications` with `broadcast: true`; failed ones can be re-run."""
+
+    list_display = ("created_at", "title", "status", "attempts", "sent_count", "error_code", "finished_at")
+    list_filter = ("status", "created_at")
+    ordering = ("-created_at",)
+    readonly_fields = [field.name for field in Broadcast._meta.fields]
+    actions = ["requeue"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # created through the API, validated by the services
+
+    @admin.action(description="Run the selected broadcasts again (finished and failed ones)")
+    def requeue(self, request: HttpRequest, queryset: QuerySet[Broadcast]) -> None:
+        queued = sum(broadcast_requeue(broadcast=broadcast) for broadcast in queryset)
+        self.message_user(request, f"{queued} broadcast(s) queued again.")

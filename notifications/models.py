@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from common.jobs import QueuedJob
 from common.serialization import JSONEncoder
 
 
@@ -76,3 +77,28 @@ class NotificationCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.last_seq}"
+
+
+class Broadcast(QueuedJob):
+    """A staff broadcast: the row is written with the request and the task takes its id, so a broker
+    that is down at commit loses nothing (common.jobs' sweeper queues it again). Its id is the dedupe
+    key of every notification it writes, so a re-run resumes and sends nobody the message twice."""
+
+    job_task = "notifications.tasks.notification_broadcast_job_task"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=64)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, default="")
+    data = models.JSONField(default=dict, blank=True, encoder=JSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_count = models.PositiveIntegerField(default=0, help_text="Notifications written, over every run.")
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "due_at"], name="notification_broadcast_due_idx")]
+
+    def __str__(self) -> str:
+        return f"broadcast {self.pk} ({self.status})"

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from auth_app.selectors import user_by_email
 
 from .models import Notification
 from .services import notification_mark_read, notification_send
@@ -22,7 +22,7 @@ DEMO_NOTIFICATIONS: list[dict[str, Any]] = [
 
 
 def seed_run(*, stdout: Any) -> None:
-    user = get_user_model().objects.filter(email__iexact=DEMO_EMAIL).first()
+    user = user_by_email(email=DEMO_EMAIL)
     if user is None:
         stdout.write(f"notifications: skipped ({DEMO_EMAIL} does not exist)")
         return

@@ -6,6 +6,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.serializers import StorableJSONField
 from common.strict import ModelSerializer, Serializer
 
 from .models import Notification, NotificationKind
@@ -18,8 +19,8 @@ KIND_DESCRIPTION = (
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True, "example": {"order_id": "b1f0..."}})
-class JsonObjectField(serializers.JSONField):
-    """A JSON object (not an array or scalar)."""
+class JsonObjectField(StorableJSONField):
+    """A JSON object (not an array or scalar) whose text PostgreSQL can store."""
 
     def to_internal_value(self, data: Any) -> Any:
         value = super().to_internal_value(data)

@@ -5,12 +5,15 @@ a position above the newest seq counts as "now"), join the user's group, replay 
 everything after the position, then forward live messages. Duplicates and gaps are handled by
 `notifications.stream.Position` (shared with the WebSocket consumer).
 
-Each heartbeat re-checks the credential (a Bearer token's session must not be revoked, an API key
-not revoked, a Django session still logged in, the user still active), re-joins the group (the
-membership expires, a Redis restart forgets it) and sends whatever the database holds above the last
-id sent (a dropped last push). A Bearer stream ends when its access token expires. A stream that ends
-for these reasons sends a final `event: error` (`{"code": ...}`) first; the client reconnects with
-fresh credentials and `Last-Event-ID`.
+The stream also joins its credential's groups (`auth_app.streams.stream_groups`): a revoked session
+(logout, logout-all, password change) ends it at once, and a change to the user's credentials (a cookie
+session logged out, a key revoked, the user deactivated) makes it re-check at once. Each heartbeat
+re-checks the credential too (`auth_app.streams.stream_credential_is_valid`: a Bearer token's session not
+revoked, an API key not revoked, a Django session still logged in, the user still active) in case a push
+was lost, re-joins the groups (the membership expires, a Redis restart forgets it) and sends whatever
+the database holds above the last id sent (a dropped last push). A Bearer stream ends when its access
+token expires. A stream that ends for these reasons sends a final `event: error` (`{"code": ...}`)
+first; the client reconnects with fresh credentials and `Last-Event-ID`.
 
 The channel is drained by a task of its own into a bounded buffer (`_Inbox`), so a client that stops
 reading (the generator then waits at a `yield` while the server's send blocks) does not make the
@@ -35,7 +38,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +48,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from auth_app.streams import (
+    StreamCredential,
+    stream_credential_for_request,
+    stream_credential_is_valid,
+    stream_groups,
+    stream_message_verdict,
+)
 from common.channels import cancel_until_done, channel_release
 from common.errors import ApplicationError, ValidationFailed, problem_response
 from common.net import client_ip
@@ -66,73 +76,27 @@ RECEIVE_RETRY_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class StreamAuth:
-    """Who the stream is for, until when (a Bearer token's expiry, epoch seconds) and how to re-check it."""
+    """Who the stream is for, and the credential it was opened with (auth_app re-checks it)."""
 
     user: Any
-    expires_at: float | None
-    still_valid: Callable[[], bool]
+    credential: StreamCredential
 
+    @property
+    def expires_at(self) -> float | None:
+        """A Bearer token's expiry (epoch seconds); None for an API key or a session cookie."""
+        return self.credential.expires_at
 
-def _bearer_check(token: str, user_pk: Any) -> Callable[[], bool]:
-    from auth_app.authentication import authenticate_access_token
-
-    def still_valid() -> bool:
-        try:  # signature, expiry, the session denylist (logout, revocation) and an active user
-            user, _claims = authenticate_access_token(token)
-        except Exception:  # invalid now, or the denylist is unreachable: never a pass
+    def still_valid(self) -> bool:
+        """auth_app's one re-check; an unreachable cache ends the stream too (never a pass)."""
+        try:
+            return stream_credential_is_valid(self.credential)
+        except ApplicationError:
             return False
-        return bool(user.pk == user_pk)
-
-    return still_valid
-
-
-def _api_key_check(raw_key: str, user_pk: Any) -> Callable[[], bool]:
-    from auth_app.services import api_key_authenticate
-
-    def still_valid() -> bool:
-        key = api_key_authenticate(raw_key=raw_key)  # None once revoked/expired or the owner is inactive
-        return key is not None and key.user_id == user_pk
-
-    return still_valid
-
-
-def _session_check(session_key: str | None, user_pk: Any) -> Callable[[], bool]:
-    from importlib import import_module
-    from types import SimpleNamespace
-
-    from django.contrib.auth import get_user
-
-    def still_valid() -> bool:
-        if not session_key:
-            return False
-        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-        # Django's own check: the session still exists and names this active user with a current hash.
-        user = get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
-        return bool(user.is_authenticated and user.is_active and user.pk == user_pk)
-
-    return still_valid
 
 
 def _authenticate(request: HttpRequest) -> StreamAuth | None:
-    from rest_framework.request import Request
-
-    from auth_app.authentication import JWTAuthentication, authenticate_request
-
-    user = authenticate_request(request)
-    if user is None:
-        return None
-    found = JWTAuthentication().authenticate(Request(request))
-    if found is not None:
-        _user, claims = found
-        token = request.META["HTTP_AUTHORIZATION"].split()[1]
-        return StreamAuth(user=user, expires_at=float(claims.exp), still_valid=_bearer_check(token, user.pk))
-    raw_key = request.META.get("HTTP_X_API_KEY")
-    if raw_key is not None:
-        return StreamAuth(user=user, expires_at=None, still_valid=_api_key_check(raw_key.strip(), user.pk))
-    session = getattr(request, "session", None)
-    return StreamAuth(
-        user=user, expires_at=None, still_valid=_session_check(getattr(session, "session_key", None), user.pk)
-    )
+    found = stream_credential_for_request(request)
+    return StreamAuth(user=found[0], credential=found[1]) if found is not None else None
 
 
 def _parse_position(raw: str | None) -> int | None:
@@ -155,6 +119,10 @@ def _notification_event(payload: Payload) -> str:
 
 def _end_event(code: str, detail: str) -> str:
     return _event(data={"code": code, "detail": detail}, event="error")
+
+
+def _revoked_event() -> str:
+    return _end_event("credentials_revoked", "The session or key was revoked, or the user deactivated.")
 
 
 class _Inbox:
@@ -250,7 +218,10 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
     start, _head = await clamp_position(user_id, after_seq)
     position = Position(user_id, start)
     channel = await layer.new_channel("notifications.sse.")
-    await layer.group_add(group, channel)
+    # The credential's groups (auth_app): a revoked session or a changed credential reaches the stream at once.
+    groups = [group, *stream_groups(auth.credential)]
+    for name in groups:
+        await layer.group_add(name, channel)
     inbox = _Inbox(layer, channel, group, int(settings.NOTIFICATIONS_SSE_MAX_PENDING))
     heartbeat = float(settings.NOTIFICATIONS_SSE_HEARTBEAT_SECONDS)
     try:
@@ -270,11 +241,12 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
                 if wait < heartbeat:
                     continue  # woken for the token's expiry, handled at the top of the loop
                 if not await read_only(auth.still_valid):
-                    yield _end_event("credentials_revoked", "The session or key was revoked, or the user deactivated.")
+                    yield _revoked_event()
                     return
                 if not inbox.overflowed:
                     try:
-                        await layer.group_add(group, channel)  # membership expires; a Redis restart forgets it
+                        for name in groups:  # membership expires; a Redis restart forgets it
+                            await layer.group_add(name, channel)
                         if inbox.overflowed:  # the drain task gave up meanwhile: its discard may have come first
                             await layer.group_discard(group, channel)
                     except Exception:
@@ -300,11 +272,16 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
                     yield event
             elif message.get("type") == READ_MESSAGE:
                 yield _event(data={k: v for k, v in message.items() if k != "type"}, event="read")
+            elif (verdict := stream_message_verdict(auth.credential, message)) is not None:
+                if verdict == "close" or not await read_only(auth.still_valid):
+                    yield _revoked_event()
+                    return
     finally:
-        try:
-            await layer.group_discard(group, channel)
-        except Exception:  # the group entry expires on its own (group_expiry)
-            logger.warning("notifications: SSE group_discard failed for %s", channel, exc_info=True)
+        for name in groups:
+            try:
+                await layer.group_discard(name, channel)
+            except Exception:  # the group entry expires on its own (group_expiry)
+                logger.warning("notifications: SSE group_discard failed for %s", channel, exc_info=True)
         await inbox.close()
         await channel_release(layer, channel)
         OPEN_STREAMS.pop(channel, None)

@@ -20,6 +20,7 @@ from .sessions import (
     auth_session_start,
     auth_sessions_purge_expired,
     auth_sessions_revoke_all,
+    user_streams_recheck,
 )
 
 __all__ = [
@@ -43,5 +44,6 @@ __all__ = [
     "user_password_change",
     "user_credentials_revoke",
     "user_register",
+    "user_streams_recheck",
     "user_update",
 ]

@@ -19,6 +19,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from common.errors import Conflict, FieldError, Unauthenticated, ValidationFailed
+from common.jobs import enqueue_after_commit
 from common.ratelimit import client_ip
 
 from .._utils import EmailNotAccepted, email_canonical, email_key
@@ -31,7 +32,7 @@ from ..throttles import (
     throttle_ip,
 )
 from .api_keys import api_keys_revoke
-from .sessions import auth_session_start, auth_sessions_revoke_all
+from .sessions import auth_session_start, auth_sessions_revoke_all, user_streams_recheck
 
 logger = logging.getLogger(__name__)
 
@@ -77,18 +78,6 @@ def _check_current_password(*, user: User, current_password: str, sid: str | Non
     password_attempt_succeeded(attempt)
 
 
-def _on_commit_queue(description: str, send: Any) -> None:
-    """Queue a task after commit; a broker outage is logged, never turned into a failed request."""
-
-    def queue() -> None:
-        try:
-            send()
-        except Exception:  # the broker (or the eager task) failed; the answer to the client stays the same
-            logger.exception("auth: could not queue %s", description)
-
-    transaction.on_commit(queue)
-
-
 def user_credentials_revoke(*, user: User, reason: str, except_sid: str | None = None) -> int:
     """After a password is set: end every session (but `except_sid`) and revoke every API key.
 
@@ -96,7 +85,9 @@ def user_credentials_revoke(*, user: User, reason: str, except_sid: str | None =
     """
     with transaction.atomic():
         api_keys_revoke(user=user)
-        return auth_sessions_revoke_all(user=user, reason=reason, except_sid=except_sid)
+        ended = auth_sessions_revoke_all(user=user, reason=reason, except_sid=except_sid)
+        user_streams_recheck(user_ids=[user.pk])  # cookie sessions and API-key streams of this user too
+        return ended
 
 
 def _validate_password(password: str, *, user: User, attr: str) -> None:
@@ -235,9 +226,7 @@ def user_update(
 
 
 def _queue_email_change_notice(*, old_email: str, new_email: str) -> None:
-    from ..tasks import email_change_notice_send_task
-
-    _on_commit_queue("the email-change notice", lambda: email_change_notice_send_task.delay(old_email, new_email))
+    enqueue_after_commit("auth_app.tasks.email_change_notice_send_task", old_email, new_email)
 
 
 def email_change_notice_send(*, old_email: str, new_email: str) -> None:
@@ -274,10 +263,8 @@ def password_reset_request(*, email: str) -> None:
     embedded mode): the task looks the address up and composes a message either way, and mails it
     only to an active account. A broker outage is logged and the answer stays the same 202.
     """
-    from ..tasks import password_reset_email_send_task
-
     address = email_key(email)
-    _on_commit_queue("the password-reset mail", lambda: password_reset_email_send_task.delay(address))
+    enqueue_after_commit("auth_app.tasks.password_reset_email_send_task", address)
 
 
 def _reset_message(user: User) -> tuple[str, str]:

@@ -23,6 +23,7 @@ from .. import selectors
 from .._utils import API_KEY_PREFIX, api_key_parse, secret_hash
 from ..models import ApiKey, User
 from ..throttles import CACHE_ERRORS
+from .sessions import user_streams_recheck
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ def api_key_revoke(*, user: User, key_id: uuid.UUID | str) -> None:
     if not active.update(revoked_at=timezone.now()):
         raise NotFound("No active API key with this id.", code="api_key_not_found")
     _principal_forget(prefixes)
+    user_streams_recheck(user_ids=[user.pk])
 
 
 def api_keys_revoke(*, user: User | None = None, key_ids: list[uuid.UUID] | None = None) -> int:
@@ -108,9 +110,10 @@ def api_keys_revoke(*, user: User | None = None, key_ids: list[uuid.UUID] | None
         queryset = queryset.filter(user=user)
     if key_ids is not None:
         queryset = queryset.filter(pk__in=key_ids)
-    prefixes = list(queryset.values_list("prefix", flat=True))
+    revoked = list(queryset.values_list("prefix", "user_id"))
     count = queryset.update(revoked_at=timezone.now())
-    _principal_forget(prefixes)
+    _principal_forget([prefix for prefix, _owner in revoked])
+    user_streams_recheck(user_ids=sorted({owner for _prefix, owner in revoked}, key=str))
     return count
 
 

@@ -7,24 +7,26 @@ import uuid
 from datetime import datetime
 from typing import Any, TypedDict
 
-from asgiref.sync import async_to_sync
-from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.channels import group_send_after_commit
 from common.errors import NotFound, Unauthenticated
 
 from ..models import AuthSession, User
 from ..tokens import (
+    CREDENTIALS_CHANGED_MESSAGE,
     SESSION_REVOKED_MESSAGE,
     TokenClaims,
     TokenInvalid,
     new_jti,
     session_denylist_add,
+    session_digest,
     session_group,
     token_decode,
     token_encode,
+    user_group,
 )
 
 logger = logging.getLogger(__name__)
@@ -134,23 +136,23 @@ def auth_session_refresh(*, refresh_token: str) -> dict[str, Any]:
 
 
 def _publish_revoked(sids: list[str]) -> None:
-    """After commit, tell the open WebSockets of these sessions to close (4401). Best effort, never raises."""
-    if sids:
-        transaction.on_commit(lambda: _send_revoked(sids))
+    """After commit, tell the open streams of these sessions to close. Best effort, never raises: the
+    denylist already refuses the tokens, and each stream re-checks its credential as a backstop."""
+    group_send_after_commit([(session_group(sid), dict(SESSION_REVOKED_MESSAGE)) for sid in sids])
 
 
-def _send_revoked(sids: list[str]) -> None:
-    try:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(_group_send_all)(layer, sids)
-    except Exception:  # the denylist already refuses the tokens; a lost push only leaves a socket open longer
-        logger.warning("auth: telling %d revoked session(s) to close their sockets failed", len(sids), exc_info=True)
+def user_streams_recheck(*, user_ids: list[Any], ended_session_key: str | None = None) -> None:
+    """After commit, have every open stream (WebSocket, SSE) of these users re-check its credential now.
 
-
-async def _group_send_all(layer: BaseChannelLayer, sids: list[str]) -> None:
-    for sid in sids:
-        await layer.group_send(session_group(sid), dict(SESSION_REVOKED_MESSAGE))
+    For changes that end some of a user's credentials but not all: a Django session logged out
+    (`ended_session_key`: its streams close without a re-check), a password changed (other sessions
+    and every API key end), a key revoked, the user deactivated. Best effort like every push; each
+    stream also re-checks periodically.
+    """
+    message: dict[str, Any] = dict(CREDENTIALS_CHANGED_MESSAGE)
+    if ended_session_key:
+        message["session"] = session_digest(ended_session_key)
+    group_send_after_commit([(user_group(user_id), dict(message)) for user_id in user_ids])
 
 
 def auth_session_revoke(*, session_id: uuid.UUID | str, reason: str, user: User | None = None) -> None:

@@ -190,7 +190,7 @@ async def test_a_lost_revocation_push_still_closes_the_socket_at_the_next_rechec
     communicator = await _ready_socket(pair["access"])
     bystander = await _ready_socket(other["access"])
 
-    monkeypatch.setattr(sessions, "_send_revoked", lambda sids: None)  # the push is lost on the way
+    monkeypatch.setattr(sessions, "group_send_after_commit", lambda outgoing: None)  # the push is lost on the way
     checks: dict[str, list[bool]] = {}
     check = ws._credential_still_valid
 

@@ -1,9 +1,9 @@
-"""Security schemes for the project's authentication classes.
+"""Security scheme names shared by every API, and the scheme of Django's session cookie.
 
-The targets are import strings, so this module does not import auth_app: drf-spectacular resolves them
-the first time it meets an authenticator. `match_subclasses` keeps the schemes when the classes are
-subclassed, and the priority beats drf-spectacular's built-in SimpleJWT and session extensions.
-Imported at start-up by `common.apps.CommonConfig.ready()`.
+An app that brings its own authentication class registers its scheme itself (auth_app/schema.py does
+for Bearer tokens and API keys), so common names no app. `match_subclasses` keeps a scheme when the
+class is subclassed, and the priority beats drf-spectacular's built-in SimpleJWT and session
+extensions. Imported at start-up by `common.apps.CommonConfig.ready()`.
 """
 
 from typing import Any
@@ -16,40 +16,6 @@ BEARER_SCHEME = "bearerAuth"
 API_KEY_SCHEME = "apiKeyAuth"
 SESSION_SCHEME = "cookieAuth"
 API_KEY_HEADER = "X-API-Key"
-
-
-class JWTBearerScheme(OpenApiAuthenticationExtension):
-    target_class = "auth_app.authentication.JWTAuthentication"
-    name = BEARER_SCHEME
-    match_subclasses = True
-    priority = 10
-
-    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": (
-                "An access token from `POST /api/v1/auth/login` (or `register`/`refresh`), sent as "
-                "`Authorization: Bearer <access>`. Access tokens are short-lived; refresh them with "
-                "`POST /api/v1/auth/refresh`."
-            ),
-        }
-
-
-class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "auth_app.authentication.ApiKeyAuthentication"
-    name = API_KEY_SCHEME
-    match_subclasses = True
-    priority = 10
-
-    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": API_KEY_HEADER,
-            "description": f"A key created with `POST /api/v1/auth/api-keys`, sent as `{API_KEY_HEADER}: <key>`.",
-        }
 
 
 class SessionCookieScheme(OpenApiAuthenticationExtension):

@@ -9,12 +9,10 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.test import Client
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 from common.errors import PROBLEM_CONTENT_TYPE
 from common.openapi import views as openapi_views
 from common.openapi.components import ERROR_RESPONSES, RATE_LIMIT_HEADERS
-from common.openapi.extensions import ApiKeyScheme, JWTBearerScheme, SessionCookieScheme
 
 from .openapi_support import (
     API_NAMES,
@@ -194,17 +192,6 @@ def test_security_schemes(combined: dict[str, Any]) -> None:
     assert schemes["apiKeyAuth"] == {**schemes["apiKeyAuth"], "type": "apiKey", "in": "header", "name": "X-API-Key"}
     assert schemes["cookieAuth"]["in"] == "cookie"
     assert combined["paths"][WIDGETS]["get"]["security"] == [{"bearerAuth": []}, {"apiKeyAuth": []}, {"cookieAuth": []}]
-
-
-def test_auth_extensions_target_import_strings_and_are_registered() -> None:
-    # Loaded at start-up by CommonConfig.ready(); the targets stay strings until first matched.
-    registered = set(OpenApiAuthenticationExtension._registry)
-    assert {JWTBearerScheme, ApiKeyScheme, SessionCookieScheme} <= registered
-    from auth_app.authentication import ApiKeyAuthentication, JWTAuthentication
-
-    for authenticator, name in ((JWTAuthentication(), "bearerAuth"), (ApiKeyAuthentication(), "apiKeyAuth")):
-        match = OpenApiAuthenticationExtension.get_match(authenticator)
-        assert match is not None and match.name == name
 
 
 # --- the pages -----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The seed plan's numbered properties owned by common/ (07, 31, 33, 35), and 36 (issue 8)."""
+"""The seed plan's numbered properties owned by common/ (07, 31, 33, 35), 36 (issue 8) and 37 (issue 9)."""
 
 import datetime as dt
 import json
@@ -337,3 +337,24 @@ def test_property_36_body_guard_reads_at_most_one_message_past_the_limit(setting
     else:
         assert result.status == 204
         assert seen["body"] == body and seen["length"] == str(len(body)).encode()
+
+
+# --- Property 37 (issue 9): the jobs' retry schedule -----------------------------------------------
+
+
+@hsettings(max_examples=50, deadline=None)
+@given(
+    attempt=st.integers(min_value=-3, max_value=200),
+    base=st.floats(min_value=0.01, max_value=120),
+    maximum=st.floats(min_value=0.01, max_value=3600),
+    _seed=st.random_module(),  # the jitter's random state is drawn too, so a failure replays
+)
+def test_property_37_retry_delay_stays_within_its_bounds(attempt, base, maximum, _seed):
+    """Exponential from `base`, never above `maximum`, and at least half the uncapped-or-capped delay."""
+    from common.jobs import retry_delay
+
+    full = min(maximum, base * 2 ** max(0, attempt - 1))
+    delay = retry_delay(attempt, base=base, maximum=maximum)
+    assert full / 2 <= delay <= full <= maximum
+    if attempt >= 1:
+        assert retry_delay(attempt + 1, base=base, maximum=maximum) >= min(maximum, base * 2**attempt) / 2

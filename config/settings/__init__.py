@@ -8,6 +8,7 @@ and one import line (docs/adding-an-app.md).
 
 from config.settings.auth import *  # noqa: F403
 from config.settings.base import *  # noqa: F403
+from config.settings.bins import *  # noqa: F403
 from config.settings.notifications import *  # noqa: F403
 from config.settings.orders import *  # noqa: F403
 from config.settings.outbound import *  # noqa: F403

@@ -8,6 +8,12 @@ NOTIFICATIONS_BODY_MAX_CHARS = env_int("NOTIFICATIONS_BODY_MAX_CHARS", 4000)
 NOTIFICATIONS_DATA_MAX_BYTES = env_int("NOTIFICATIONS_DATA_MAX_BYTES", 16 * 1024)
 # A broadcast writes and pushes this many users per transaction.
 NOTIFICATIONS_BROADCAST_BATCH_SIZE = env_int("NOTIFICATIONS_BROADCAST_BATCH_SIZE", 500)
+# A broadcast row (a common.jobs job) that fails on a database error is retried this many times in
+# all, after retry_delay(attempt, base, max) seconds; the longest delay stays under the broker's
+# visibility timeout.
+NOTIFICATIONS_BROADCAST_MAX_ATTEMPTS = env_int("NOTIFICATIONS_BROADCAST_MAX_ATTEMPTS", 5, minimum=1)
+NOTIFICATIONS_BROADCAST_RETRY_BASE_SECONDS = env_seconds("NOTIFICATIONS_BROADCAST_RETRY_BASE_SECONDS", 30.0)
+NOTIFICATIONS_BROADCAST_RETRY_MAX_SECONDS = env_seconds("NOTIFICATIONS_BROADCAST_RETRY_MAX_SECONDS", 600.0)
 # Replays (WebSocket resume, SSE Last-Event-ID) read the database in pages of this many rows.
 NOTIFICATIONS_REPLAY_PAGE_SIZE = env_int("NOTIFICATIONS_REPLAY_PAGE_SIZE", 200)
 # WebSocket: app-level {"type":"ping"} interval, and the bounded per-connection outgoing queue; a

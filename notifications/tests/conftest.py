@@ -72,6 +72,15 @@ async def layer_holds_channel(channel: str) -> bool:
     return channel in getattr(layer, "channels", {})
 
 
+def database_url() -> str:
+    """The URL of the test database, for a subprocess (a worker, a management command) to use it."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def services_mode() -> bool:
     return not settings.EMBEDDED_REDIS and not settings.EMBEDDED_DATABASE
 

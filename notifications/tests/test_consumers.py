@@ -91,7 +91,7 @@ async def test_resume_while_live_messages_arrive_has_no_gap_or_duplicate(user, t
 
 async def test_dropped_push_is_filled_from_the_database(user, tokens, monkeypatch):
     """A live message that skips seqs (earlier pushes lost) is preceded by the rows it skipped."""
-    import notifications.services as services_module
+    import notifications.services.sending as services_module
 
     communicator, _ = await ws_ready(tokens["user"])
     with monkeypatch.context() as patched:

@@ -9,20 +9,13 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connection
 
 from notifications.push import user_group
 from notifications.tasks import notification_send_task
 
-from .conftest import receive_type, services_mode, ws_ready
+from .conftest import database_url, receive_type, services_mode, ws_ready
 
 BASE_DIR = Path(settings.BASE_DIR)
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -30,7 +23,7 @@ async def test_notification_sent_by_another_process_reaches_the_socket(user, tok
     if not services_mode():
         pytest.skip("embedded mode has an in-process channel layer; cross-process fan-out needs REDIS_URL + PostgreSQL")
     communicator, _ = await ws_ready(tokens["user"])
-    env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": settings.REDIS_URL}
+    env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "manage.py",

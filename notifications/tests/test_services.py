@@ -10,12 +10,14 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from common.errors import NotFound, ValidationFailed
+from common.jobs import JobStatus
 from notifications import selectors, services
-from notifications.models import Notification, NotificationCounter
+from notifications.models import Broadcast, Notification, NotificationCounter
 from notifications.push import user_group
 
 
@@ -287,22 +289,39 @@ def test_create_validates_a_broadcast_before_queueing(staff_user, django_capture
         broadcast_id = services.notification_create(actor=staff_user, kind="system.message", title="ok", broadcast=True)
     assert isinstance(broadcast_id, uuid.UUID) and len(queued) >= 1  # the task, then its pushes
     assert set(Notification.objects.values_list("dedupe_key", flat=True)) == {broadcast_id}
+    assert Broadcast.objects.get(pk=broadcast_id).status == JobStatus.SUCCEEDED
 
 
 @pytest.mark.django_db
-def test_broadcast_task_run_twice_sends_each_user_once(user, other_user, staff_user):
-    from notifications.tasks import notification_broadcast_task
+def test_broadcast_job_run_twice_sends_each_user_once(user, other_user, staff_user):
+    from notifications.tasks import notification_broadcast_job_task
 
-    broadcast_id = str(uuid.uuid4())
-    first = notification_broadcast_task.apply(
-        kwargs={"kind": "system.message", "title": "once", "broadcast_id": broadcast_id}
-    ).get()
-    again = notification_broadcast_task.apply(
-        kwargs={"kind": "system.message", "title": "once", "broadcast_id": broadcast_id}
-    ).get()
-    assert (first, again) == (3, 0)
+    broadcast = Broadcast.objects.create(kind="system.message", title="once")
+    first = notification_broadcast_job_task.apply(args=(str(broadcast.pk),)).get()
+    again = notification_broadcast_job_task.apply(args=(str(broadcast.pk),)).get()
+    assert (first, again) == (3, 0)  # the second delivery finds the row done and does nothing
+    broadcast.refresh_from_db()
+    assert (broadcast.status, broadcast.attempts, broadcast.sent_count) == (JobStatus.SUCCEEDED, 1, 3)
     assert Notification.objects.count() == 3
     assert selectors.notification_last_seq(user_id=user.pk) == 1  # no seq handed out for a skipped user
+
+
+@pytest.mark.django_db
+def test_a_broadcast_that_hits_a_database_error_is_queued_again_with_a_due_time(user, monkeypatch, settings):
+    settings.NOTIFICATIONS_BROADCAST_MAX_ATTEMPTS = 2
+    broadcast = Broadcast.objects.create(kind="system.message", title="flaky")
+
+    def down(**kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(services.broadcasts, "notification_broadcast", down)
+    services.broadcast_run(broadcast_id=broadcast.pk)
+    broadcast.refresh_from_db()
+    assert broadcast.status == JobStatus.QUEUED and broadcast.error_code == "database_error"
+    assert broadcast.due_at > timezone.now()
+    services.broadcast_run(broadcast_id=broadcast.pk)  # the last allowed attempt fails for good
+    broadcast.refresh_from_db()
+    assert (broadcast.status, broadcast.attempts) == (JobStatus.FAILED, 2)
 
 
 @pytest.mark.django_db

@@ -16,7 +16,8 @@ from notifications.push import user_group
 
 from .conftest import asend, group_members, layer_holds_channel
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each stream test takes a second or two; one that cannot finish fails here, not at the global 60 s.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(20)]
 
 PATH = "/api/v1/notifications/events"
 
@@ -252,15 +253,20 @@ async def test_heartbeat_rejoins_the_group_and_fills_what_was_missed(user, acces
     await stream.close()
 
 
-async def _end_of_stream(stream: Stream) -> dict[str, Any]:
-    """The final `error` event, then the end of the body."""
-    event = await stream.next_event()
-    while event["event"] != "error":
+async def _end_of_stream(stream: Stream, deadline: float = 5.0) -> dict[str, Any]:
+    """The final `error` event, then the end of the body, all within `deadline` seconds.
+
+    One overall deadline, not only a per-read timeout: heartbeats arrive more often than any read
+    times out, so a stream that never ends would otherwise keep this loop (and the test) alive forever.
+    """
+    async with asyncio.timeout(deadline):
         event = await stream.next_event()
-    while True:
-        message = await stream.communicator.receive_output(timeout=5)
-        if not message.get("more_body", False):
-            return event
+        while event["event"] != "error":
+            event = await stream.next_event()
+        while True:
+            message = await stream.communicator.receive_output(timeout=5)
+            if not message.get("more_body", False):
+                return event
 
 
 async def test_stream_ends_when_the_access_token_expires(user, make_access_token, settings):

@@ -1,9 +1,7 @@
-"""Writes: send, broadcast, mark read. The contract every other app calls.
+"""Sending one notification or the same one to many users, and marking them read.
 
-Persist, then push: each notification row commits first, then `transaction.on_commit` publishes it to
-the recipient's group (`notifications.user.<id>`). Sequence numbers come from a per-user counter row
-whose lock is held until commit, so a user's seqs commit in order with no gaps: a client that has
-seen seq N can always fetch N-1 from the database.
+Rows commit first, pushes follow after commit (see the package docstring); the seq of each row comes
+from the recipient's counter row, locked until commit.
 """
 
 from __future__ import annotations
@@ -20,13 +18,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from common.channels import group_send_after_commit
-from common.errors import FieldError, PermissionDenied, ValidationFailed
+from common.errors import FieldError, ValidationFailed
 from common.serialization import json_dumps
+from common.serializers import storable_text_problem
 
-from .models import Notification, NotificationCounter
-from .push import notification_message, read_message, user_group
-from .selectors import as_uuid, notification_get, with_read_state
-from .serializers import notification_payload
+from ..models import Notification, NotificationCounter
+from ..push import notification_message, read_message, user_group
+from ..selectors import as_uuid, notification_get, with_read_state
+from ..serializers import notification_payload
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 KIND_MAX_CHARS = 64
@@ -34,33 +33,6 @@ KIND_MAX_CHARS = 64
 
 def _invalid(attr: str, detail: str, code: str = "invalid") -> ValidationFailed:
     return ValidationFailed(detail, errors=[FieldError(attr=attr, code=code, detail=detail)])
-
-
-def _text_problem(value: Any) -> str | None:
-    """Why a string (or any string inside a JSON value) cannot be stored, or None.
-
-    PostgreSQL text and jsonb cannot hold U+0000, and a lone surrogate (valid in a JSON `\\ud800`
-    escape, not in UTF-8) cannot be encoded at all; both are refused everywhere.
-    """
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "must not contain the NUL character (U+0000)"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "must not contain a lone surrogate (e.g. an unpaired \\ud800 escape)"
-        return None
-    if isinstance(value, dict):
-        items: list[Any] = [*value.keys(), *value.values()]
-    elif isinstance(value, list | tuple):
-        items = list(value)
-    else:
-        return None
-    for item in items:
-        problem = _text_problem(item)
-        if problem:
-            return problem
-    return None
 
 
 def _clean_content(*, kind: str, title: str, body: str, data: dict[str, Any] | None) -> dict[str, Any]:
@@ -88,7 +60,7 @@ def _clean_content(*, kind: str, title: str, body: str, data: dict[str, Any] | N
         raise _invalid("data", f"data is larger than {settings.NOTIFICATIONS_DATA_MAX_BYTES} bytes as JSON.")
     clean_data = json.loads(encoded)
     for attr, value in (("title", title), ("body", body), ("data", clean_data)):
-        problem = _text_problem(value)
+        problem = storable_text_problem(value)
         if problem:
             raise _invalid(attr, f"{attr} {problem}.")
     return {"kind": kind, "title": title, "body": body, "data": clean_data}
@@ -225,69 +197,6 @@ def _dedupe_key(value: Any) -> uuid.UUID | None:
     if key is None:
         raise _invalid("dedupe_key", "dedupe_key must be a UUID.")
     return key
-
-
-def notification_create(
-    *,
-    actor: Any,
-    kind: str,
-    title: str,
-    body: str = "",
-    data: dict[str, Any] | None = None,
-    user_id: Any = None,
-    broadcast: bool = False,
-) -> Notification | uuid.UUID:
-    """What `POST /notifications` does: check who may target whom, validate, then send or queue.
-
-    A user may notify only themselves; staff may name any user or broadcast to every active user.
-    A broadcast is validated here, before anything is queued, and queued after commit with a fresh
-    broadcast id (its dedupe key); returns that id. Otherwise returns the stored notification.
-    """
-    if broadcast:
-        if not actor.is_staff:
-            raise PermissionDenied("Only staff may broadcast.", code="broadcast_forbidden")
-        if user_id is not None:
-            raise _invalid("user_id", "Leave out user_id when broadcast is true.")
-        content = _clean_content(kind=kind, title=title, body=body, data=data)
-        broadcast_id = uuid.uuid4()
-        from .tasks import notification_broadcast_task  # tasks import this module
-
-        transaction.on_commit(lambda: notification_broadcast_task.delay(**content, broadcast_id=str(broadcast_id)))
-        return broadcast_id
-    target = actor.pk if user_id is None else _user_pk(user_id)
-    if target != actor.pk and not actor.is_staff:
-        raise PermissionDenied("Only staff may notify another user.", code="recipient_forbidden")
-    return notification_send(user_id=target, kind=kind, title=title, body=body, data=data)
-
-
-def notification_broadcast(
-    *,
-    kind: str,
-    title: str,
-    body: str = "",
-    data: dict[str, Any] | None = None,
-    batch_size: int | None = None,
-    broadcast_id: Any = None,
-) -> int:
-    """Send the same notification to every active user, `batch_size` users per transaction.
-
-    Each user gets their own row and seq, pushed to their own group (no all-users group). With a
-    `broadcast_id` (a UUID; the task always passes one) a re-run skips the users who already have
-    it, so a retried or redelivered task sends nobody the notification twice. Returns the number of
-    notifications written by this run.
-    """
-    content = _clean_content(kind=kind, title=title, body=body, data=data)
-    size = min(batch_size or settings.NOTIFICATIONS_BROADCAST_BATCH_SIZE, settings.NOTIFICATIONS_BROADCAST_BATCH_SIZE)
-    users = get_user_model().objects.filter(is_active=True).order_by("pk")
-    total = 0
-    last_pk: Any = None
-    while True:
-        page = users.filter(pk__gt=last_pk) if last_pk is not None else users
-        pks: list[uuid.UUID] = list(page.values_list("pk", flat=True)[:size])
-        if not pks:
-            return total
-        total += len(notification_send_many(user_ids=pks, dedupe_key=broadcast_id, **content))
-        last_pk = pks[-1]
 
 
 def notification_mark_read(*, user: Any, notification_id: Any) -> Notification:
