@@ -15,14 +15,17 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import secrets
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
+
+from auth_app.selectors import user_by_email
+from auth_app.services import user_register
 
 from .currencies import CURRENCY_CODES
 from .models import ChangeCause, Order, OrderItem, OrderStatus, StripeEvent
@@ -30,6 +33,7 @@ from .services import order_create, order_update
 from .tasks import stripe_event_process_task
 
 DEMO_EMAIL = "demo@example.com"
+DEMO_STAFF_EMAIL = "admin@example.com"
 DEMO_ORDERS = 240
 BATCH = 10_000
 BENCH_OWNERS = 10
@@ -117,7 +121,7 @@ def _demo_order(user: Any, staff: Any, index: int, rng: random.Random) -> None:
 
 
 def seed_run(*, stdout: Any) -> None:
-    user = get_user_model().objects.filter(email__iexact=DEMO_EMAIL).first()
+    user = user_by_email(email=DEMO_EMAIL)
     if user is None:
         stdout.write(f"orders: skipped ({DEMO_EMAIL} does not exist)")
         return
@@ -125,7 +129,7 @@ def seed_run(*, stdout: Any) -> None:
         stdout.write("orders: demo orders already present")
         return
     rng = random.Random(10)  # noqa: S311 - demo data
-    staff = get_user_model().objects.filter(is_staff=True, is_active=True).first()
+    staff = user_by_email(email=DEMO_STAFF_EMAIL)  # auth_app's demo staff user, when seeded
     for index in range(DEMO_ORDERS):
         _demo_order(user, staff, index, rng)
     stdout.write(f"orders: created {DEMO_ORDERS} demo orders with their Stripe events for {DEMO_EMAIL}")
@@ -139,13 +143,14 @@ def seed_add_arguments(parser: Any) -> None:
 
 
 def _bench_owners() -> list[Any]:
-    users = get_user_model()
+    """`bench-<i>@example.com` (created through auth_app's registration, with a random password)."""
     owners = []
     for i in range(BENCH_OWNERS):
-        owner = users.objects.filter(email=f"bench-{i}@example.com").first()
-        owners.append(
-            owner or users.objects.create_user(email=f"bench-{i}@example.com", password=None, name=f"Bench {i}")
-        )
+        email = f"bench-{i}@example.com"
+        owner = user_by_email(email=email)
+        if owner is None:
+            owner, _tokens = user_register(email=email, password=secrets.token_urlsafe(24), name=f"Bench {i}")
+        owners.append(owner)
     return owners
 
 

@@ -18,8 +18,9 @@ from .conftest import order_body, post_event, stripe_event
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_seed_is_idempotent_and_has_webhook_history(staff_user):
+def test_demo_seed_is_idempotent_and_has_webhook_history():
     get_user_model().objects.create_user(email="demo@example.com", password="demo-password-123")
+    get_user_model().objects.create_user(email="admin@example.com", password="admin-password-123", is_staff=True)
     seed_run(stdout=io.StringIO())
     out = io.StringIO()
     seed_run(stdout=out)
