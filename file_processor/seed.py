@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from PIL import Image, ImageDraw
+
+from auth_app.selectors import user_by_email
 
 from .models import StoredFile
 from .services import conversion_run, conversion_start, file_store_bytes
@@ -38,7 +39,7 @@ DEMO_FILES: list[tuple[str, str, Any, str, dict[str, Any]]] = [
 
 
 def seed_run(*, stdout: Any) -> None:
-    user = get_user_model().objects.filter(email__iexact=DEMO_EMAIL).first()
+    user = user_by_email(email=DEMO_EMAIL)
     if user is None:
         stdout.write(f"file_processor: skipped ({DEMO_EMAIL} does not exist)")
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,8 +19,24 @@ from common.strict import query_param
 from .keyset import CURSOR_PARAM, LIMIT_PARAM, SORT_PARAM, OrderingFields, Page, _fields_map, keyset_page
 
 
+def filters_scope(params: Any) -> str:
+    """A short digest of every query parameter but `limit`, `cursor` and `sort` (the list's filters)."""
+    pairs = sorted(
+        (name, value)
+        for name in params
+        if name not in (LIMIT_PARAM, CURSOR_PARAM, SORT_PARAM)
+        for value in params.getlist(name)
+    )
+    if not pairs:
+        return ""
+    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]
+
+
 class KeysetPagination(BasePagination):
     """DRF's DEFAULT_PAGINATION_CLASS: `limit`, `cursor`, `sort` in; `items`, `next_cursor`, `has_more` out.
+
+    A cursor is bound to the filters of the request that made it (every other query parameter): send
+    the same filters with it, or get 400 `invalid_cursor` instead of a silently different list.
 
     Reads `ordering_fields` (allow-list: names, or a mapping public name -> model field) and
     `default_ordering` (e.g. "-created_at"; "-pk" when absent) from the view.
@@ -47,6 +65,7 @@ class KeysetPagination(BasePagination):
             cursor=query_param(params, CURSOR_PARAM, problem_code="invalid_cursor"),
             ordering_fields=ordering_fields,
             default_ordering=default_ordering,
+            scope=filters_scope(params),
         )
         return self.page.items
 

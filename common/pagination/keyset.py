@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 from common.errors import FieldError, ValidationFailed
 
@@ -125,18 +126,25 @@ def _invalid_cursor(detail: str = "The cursor is invalid or expired; start again
     )
 
 
-def encode_cursor(model: type[models.Model], sort: SortSpec, last: models.Model) -> str:
-    """Sign the position after `last`: the sort, its value of the sort field, and its primary key."""
+def encode_cursor(model: type[models.Model], sort: SortSpec, last: models.Model, scope: str = "") -> str:
+    """Sign the position after `last`: the sort, its value of the sort field, and its primary key.
+
+    `scope` (e.g. a digest of the list's filters) binds the cursor to the list it came from.
+    """
     payload = {
         "m": model._meta.label_lower,
         "s": sort.token,
         "v": sort.field.value_to_string(last),
         "k": str(last.pk),
     }
+    if scope:
+        payload["f"] = scope
     return signing.dumps(payload, salt=CURSOR_SALT, compress=True)
 
 
-def decode_cursor(model: type[models.Model], sort: SortSpec | None, cursor: str) -> tuple[str, Any, Any]:
+def decode_cursor(
+    model: type[models.Model], sort: SortSpec | None, cursor: str, scope: str = ""
+) -> tuple[str, Any, Any]:
     """Check a cursor's signature and return `(sort token, last value, last pk)` as Python values.
 
     With `sort=None` the cursor's own sort is accepted; otherwise it must match. Anything wrong
@@ -152,6 +160,8 @@ def decode_cursor(model: type[models.Model], sort: SortSpec | None, cursor: str)
         raise _invalid_cursor("The cursor belongs to another list.")
     if sort is not None and payload["s"] != sort.token:
         raise _invalid_cursor("The cursor was made under another sort; send the same `sort` or none.")
+    if payload.get("f", "") != scope:
+        raise _invalid_cursor("The cursor was made with other filters; send the same filters with it.")
     return payload["s"], payload["v"], payload["k"]
 
 
@@ -176,11 +186,14 @@ def keyset_page(
     cursor: str | None = None,
     ordering_fields: OrderingFields = (),
     default_ordering: str = "-pk",
+    scope: str = "",
 ) -> Page[M]:
     """Return one page of `queryset` (already filtered) after `cursor`, ordered by `sort` then pk.
 
     `sort`, `limit` and `cursor` are the raw query-parameter values (None when absent); bad ones
-    raise `ValidationFailed` with code `invalid_sort`, `invalid_limit` or `invalid_cursor`.
+    raise `ValidationFailed` with code `invalid_sort`, `invalid_limit` or `invalid_cursor`. `scope`
+    names the filtered list (KeysetPagination passes a digest of the filter parameters): a cursor
+    from another scope is `invalid_cursor`, so a client that drops its filters on page 2 is told.
     """
     model = queryset.model
     size = parse_limit(limit)
@@ -193,7 +206,7 @@ def keyset_page(
     assert pk_field is not None  # noqa: S101 - every concrete model has one
 
     if cursor:
-        token, raw_value, raw_pk = decode_cursor(model, spec, cursor)
+        token, raw_value, raw_pk = decode_cursor(model, spec, cursor, scope)
         if spec is None:
             spec = parse_sort(model, token, ordering_fields=ordering_fields, default_ordering=default_ordering)
         last_value = _to_python(spec.field, raw_value)
@@ -203,14 +216,20 @@ def keyset_page(
     is_pk_sort = spec.field.primary_key
     if cursor:
         after = Q(**{f"pk__{op}": last_pk})
-        if not is_pk_sort:
-            after = Q(**{f"{spec.field.name}__{op}": last_value}) | (Q(**{spec.field.name: last_value}) & after)
-        queryset = queryset.filter(after)
+        if is_pk_sort:
+            queryset = queryset.filter(after)
+        else:
+            # The row comparison `(f, pk) > (v, k)`: the same rows as `f > v OR (f = v AND pk > k)`, but
+            # one range an index on (f, pk) seeks to, so a deep page inside a long run of equal values
+            # costs what the first page does. (Django's tuple lookups; rewritten as the OR on
+            # databases without row values.)
+            row = TupleLessThan if spec.descending else TupleGreaterThan
+            queryset = queryset.filter(row(Tuple(F(spec.field.name), F("pk")), (last_value, last_pk)))
 
     sign = "-" if spec.descending else ""
     keys = [f"{sign}pk"] if is_pk_sort else [f"{sign}{spec.field.name}", f"{sign}pk"]
     rows = list(queryset.order_by(*keys)[: size + 1])
     has_more = len(rows) > size
     items = rows[:size]
-    next_cursor = encode_cursor(model, spec, items[-1]) if has_more else None
+    next_cursor = encode_cursor(model, spec, items[-1], scope) if has_more else None
     return Page(items=items, next_cursor=next_cursor, has_more=has_more)

@@ -11,5 +11,6 @@ from config.settings.base import *  # noqa: F403
 from config.settings.bins import *  # noqa: F403
 from config.settings.files import *  # noqa: F403
 from config.settings.notifications import *  # noqa: F403
+from config.settings.orders import *  # noqa: F403
 from config.settings.outbound import *  # noqa: F403
 from config.settings.serving import *  # noqa: F403
