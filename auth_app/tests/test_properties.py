@@ -261,7 +261,7 @@ SPELLING_VARIANTS = {
 
 @hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(local=any_local, label=any_label, suffix=st.uuids(), variant=st.sampled_from(sorted(SPELLING_VARIANTS)))
-def test_property_41_one_account_per_canonical_email(local, label, suffix, variant):
+def test_property_one_account_per_canonical_email(local, label, suffix, variant):
     """Any Unicode address: registration is 201 (stored canonical) or 400, never 500; another spelling with
     the same canonical form cannot register again (409) and logs in to the same account."""
     from django.db import transaction

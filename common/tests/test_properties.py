@@ -285,7 +285,7 @@ def test_property_33_cors_enforcement(client, settings, origin, credentials, pat
         assert {name.lower() for name in needed} <= exposed
 
 
-# --- Property 36 (issue 8): the body guard reads at most one message past the limit --------------------
+# --- Beyond the seed plan (issue 8): the body guard reads at most one message past the limit --------------------
 
 
 @pytest.mark.urls("common.tests.urls")
@@ -298,7 +298,7 @@ def test_property_33_cors_enforcement(client, settings, origin, credentials, pat
 @example(sizes=[65], limit=64, declared=True)  # one byte over, by length and chunked
 @example(sizes=[30, 35], limit=64, declared=False)
 @example(sizes=[64], limit=64, declared=True)  # exactly the limit passes
-def test_property_36_body_guard_reads_at_most_one_message_past_the_limit(settings, sizes, limit, declared):
+def test_property_body_guard_reads_at_most_one_message_past_the_limit(settings, sizes, limit, declared):
     """Any body, split any way, framed by length or chunked: refused with 413 iff it is over the limit,
     without reading a declared body at all and at most one message past the limit of a chunked one;
     otherwise the application gets exactly the body, with a Content-Length."""
@@ -339,7 +339,7 @@ def test_property_36_body_guard_reads_at_most_one_message_past_the_limit(setting
         assert seen["body"] == body and seen["length"] == str(len(body)).encode()
 
 
-# --- Property 37 (issue 9): the jobs' retry schedule -----------------------------------------------
+# --- Beyond the seed plan (issue 9): the jobs' retry schedule -----------------------------------------------
 
 
 @hsettings(max_examples=50, deadline=None)
@@ -349,7 +349,7 @@ def test_property_36_body_guard_reads_at_most_one_message_past_the_limit(setting
     maximum=st.floats(min_value=0.01, max_value=3600),
     _seed=st.random_module(),  # the jitter's random state is drawn too, so a failure replays
 )
-def test_property_37_retry_delay_stays_within_its_bounds(attempt, base, maximum, _seed):
+def test_property_retry_delay_stays_within_its_bounds(attempt, base, maximum, _seed):
     """Exponential from `base`, never above `maximum`, and at least half the uncapped-or-capped delay."""
     from common.jobs import retry_delay
 
