@@ -16,6 +16,7 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from auth_app.ws import WebSocketAuthMiddleware  # noqa: E402
+from common.static import static_files_asgi  # noqa: E402
 from notifications.routing import websocket_urlpatterns as notification_routes  # noqa: E402
 from webhook_tester.routing import websocket_urlpatterns as bin_routes  # noqa: E402
 
@@ -36,7 +37,8 @@ allowed_origins = ["*"] if settings.DEBUG and not settings.ALLOWED_HOSTS else se
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Static files are answered before Django's middleware chain (common/static.py).
+        "http": static_files_asgi(django_asgi_app),
         "websocket": BrowserOriginValidator(
             WebSocketAuthMiddleware(URLRouter([*notification_routes, *bin_routes])), allowed_origins
         ),
