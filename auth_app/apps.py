@@ -8,3 +8,6 @@ class AuthAppConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401 - registers the system checks
+        from .user_cache import connect_signals
+
+        connect_signals()

@@ -9,6 +9,12 @@ an authenticated one against its principal (`RATE_LIMIT_USER`, "1000/15m"). The 
 the function named by `RATE_LIMIT_PRINCIPAL_RESOLVER` (`(request) -> str | None`). A view that
 third parties call in bursts declares its own policy with `@rate_limit_policy(...)`.
 
+A resolver may return a `Principal` (a str) naming a cache key whose presence means the credential
+was revoked (a logged-out session): such a request counts as anonymous, by IP. The default policy
+checks that key, counts the request and reads the cache keys the request will need next
+(`Principal.fetch_keys`, e.g. the user row) in ONE cache round trip (a Lua script on Redis); what it
+read is handed on through `prefetched(request, key)`, so authentication does not ask again.
+
 Every limited response carries the IETF draft headers and their X- forms::
 
     RateLimit-Policy: "anon";q=100;w=900
@@ -24,15 +30,19 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, TypeVar
 
 from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache, RedisSerializer
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.module_loading import import_string
-from django_ratelimit.core import _split_rate, get_usage
+from django_ratelimit import ALL
+from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key, _split_rate, get_usage
 from redis.exceptions import RedisError
 
 from .errors import RateLimited, problem_response
@@ -40,10 +50,12 @@ from .middleware import HookMiddleware, resolve_request
 
 __all__ = [
     "Policy",
+    "Principal",
     "RateLimitMiddleware",
     "Usage",
     "check_rate",
     "client_ip",
+    "prefetched",
     "rate_limit_headers",
     "rate_limit_policy",
     "rate_limited_error",
@@ -121,6 +133,27 @@ def _ip_key(group: str, request: HttpRequest) -> str:
     return f"ip:{address}"
 
 
+class Principal(str):
+    """A principal id (`"user:<id>"`) that a resolver returns with what the limiter checks alongside it.
+
+    Both kinds of key are keys of the default cache.
+
+    - `revoked_key`: a cache key whose presence means the credential was revoked (a logged-out
+      session): the request then counts as anonymous, by IP, and `request_principal` gives None.
+    - `fetch_keys`: cache keys the request reads next (the user row); fetched in the same round trip
+      as the count and served from `prefetched(request, key)`.
+    """
+
+    revoked_key: str | None
+    fetch_keys: tuple[str, ...]
+
+    def __new__(cls, value: str, *, revoked_key: str | None = None, fetch_keys: tuple[str, ...] = ()) -> Principal:
+        principal = super().__new__(cls, value)
+        principal.revoked_key = revoked_key
+        principal.fetch_keys = tuple(fetch_keys)
+        return principal
+
+
 @lru_cache(maxsize=8)
 def _load_resolver(path: str) -> Callable[[HttpRequest], str | None] | None:
     try:
@@ -129,15 +162,10 @@ def _load_resolver(path: str) -> Callable[[HttpRequest], str | None] | None:
         return None
 
 
-def request_principal(request: HttpRequest) -> str | None:
-    """The authenticated principal of `request` per `RATE_LIMIT_PRINCIPAL_RESOLVER`, or None.
-
-    The resolver must be cheap and must not query the database (it runs before every API view, also
-    under ASGI): check a JWT's signature, recognise an API key through the cache. A missing resolver
-    or one that raises counts as anonymous. The result is memoised on the request.
-    """
-    if "_rate_limit_principal" in request.__dict__:
-        cached: str | None = request.__dict__["_rate_limit_principal"]
+def _resolved_principal(request: HttpRequest) -> str | None:
+    """What the resolver says (before any revocation check), memoised on the request."""
+    if "_rate_limit_resolved" in request.__dict__:
+        cached: str | None = request.__dict__["_rate_limit_resolved"]
         return cached
     principal: str | None = None
     path = getattr(settings, "RATE_LIMIT_PRINCIPAL_RESOLVER", "")
@@ -147,6 +175,51 @@ def request_principal(request: HttpRequest) -> str | None:
             principal = resolver(request) or None
         except Exception:
             logger.warning("rate-limit principal resolver %s failed; counting the request by IP", path, exc_info=True)
+    request._rate_limit_resolved = principal  # type: ignore[attr-defined]
+    return principal
+
+
+_NOT_FETCHED = object()
+
+
+def _remember(request: HttpRequest, values: dict[str, Any]) -> None:
+    store: dict[str, Any] = request.__dict__.setdefault("_cache_prefetched", {})
+    store.update(values)
+
+
+def prefetched(request: HttpRequest, key: str) -> tuple[bool, Any]:
+    """`(True, value or None)` when `key` was read from the cache earlier in this request, else `(False, None)`."""
+    value = request.__dict__.get("_cache_prefetched", {}).get(key, _NOT_FETCHED)
+    if value is _NOT_FETCHED:
+        return False, None
+    return True, value
+
+
+def _is_revoked(request: HttpRequest, principal: str) -> bool:
+    key = getattr(principal, "revoked_key", None)
+    if not key:
+        return False
+    fetched, value = prefetched(request, key)
+    if not fetched:
+        value = caches[DEFAULT_CACHE_ALIAS].get(key)
+        _remember(request, {key: value})
+    return value is not None
+
+
+def request_principal(request: HttpRequest) -> str | None:
+    """The authenticated principal of `request` per `RATE_LIMIT_PRINCIPAL_RESOLVER`, or None.
+
+    The resolver must be cheap and must not query the database (it runs before every API view, also
+    under ASGI): check a JWT's signature, recognise an API key through the cache. A missing resolver
+    or one that raises counts as anonymous, and so does a revoked `Principal` (one cache read, unless
+    the limiter already made it). The result is memoised on the request.
+    """
+    if "_rate_limit_principal" in request.__dict__:
+        cached: str | None = request.__dict__["_rate_limit_principal"]
+        return cached
+    principal = _resolved_principal(request)
+    if principal is not None and _is_revoked(request, principal):
+        principal = None
     request._rate_limit_principal = principal  # type: ignore[attr-defined]
     return principal
 
@@ -256,10 +329,92 @@ def _view_policy(request: HttpRequest) -> Policy | None:
     return None
 
 
-def _default_policy(request: HttpRequest) -> Policy:
-    if request_principal(request):
-        return Policy(name="user", rate="RATE_LIMIT_USER", key="principal")
-    return Policy(name="anon", rate="RATE_LIMIT_ANON", key="ip")
+# --- The default policy in one cache round trip -----------------------------------------------------
+
+# KEYS: [1] revocation key ("" for none), [2] the principal's counter ("" for none), [3] the IP counter,
+# [4...] keys to read. ARGV: the counters' lifetimes. Counts like django-ratelimit (SET NX, else INCR),
+# on the same keys, so `check_rate` and the middleware agree.
+_COUNT_SCRIPT = """
+local revoked = 0
+if KEYS[1] ~= '' and redis.call('EXISTS', KEYS[1]) == 1 then revoked = 1 end
+local key, ttl = KEYS[2], ARGV[1]
+if revoked == 1 or key == '' then key, ttl = KEYS[3], ARGV[2] end
+local count
+if redis.call('SET', key, 1, 'EX', ttl, 'NX') then count = 1 else count = redis.call('INCR', key) end
+local out = {revoked, count}
+for i = 4, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) or false end
+return out
+"""
+_scripts: dict[str, Any] = {}  # the registered script (its SHA), called with each request's client
+_serializer = RedisSerializer()
+
+
+@dataclass(frozen=True)
+class _Counter:
+    """One django-ratelimit counter: its cache key for the current window, and how to report it."""
+
+    policy: str
+    limit: int
+    period: int
+    window_end: int
+    key: str
+
+    @classmethod
+    def of(cls, *, policy: str, rate_setting: str, value: str) -> _Counter:
+        rate = _resolve_rate(rate_setting)
+        limit, period = _split_rate(rate)
+        window_end = _get_window(value, period)
+        return cls(policy, limit, period, window_end, _make_cache_key(f"api:{policy}", window_end, rate, value, ALL))
+
+    def usage(self, count: int) -> Usage:
+        reset = max(1, self.window_end - int(time.time()))
+        return Usage(limit=self.limit, window=self.period, count=count, reset=reset)
+
+
+def _count_default(request: HttpRequest) -> tuple[Usage, str]:
+    """Count `request` under the default policy; check revocation and read `fetch_keys` in the same trip."""
+    principal = _resolved_principal(request)
+    revoked_key = getattr(principal, "revoked_key", None) or ""
+    fetch_keys: tuple[str, ...] = getattr(principal, "fetch_keys", ())
+    by_ip = _Counter.of(policy="anon", rate_setting="RATE_LIMIT_ANON", value=_ip_key("api:anon", request))
+    by_user = None
+    if principal:
+        by_user = _Counter.of(policy="user", rate_setting="RATE_LIMIT_USER", value=f"principal:{principal}")
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    if isinstance(cache, RedisCache) and settings.RATELIMIT_USE_CACHE == DEFAULT_CACHE_ALIAS:
+        client = cache._cache.get_client(write=True)  # a light handle on the cache's connection pool
+        script = _scripts.get("count")
+        if script is None:
+            script = _scripts["count"] = client.register_script(_COUNT_SCRIPT)
+        keys = [
+            cache.make_key(revoked_key) if revoked_key else "",
+            cache.make_key(by_user.key) if by_user else "",
+            cache.make_key(by_ip.key),
+            *(cache.make_key(key) for key in fetch_keys),
+        ]
+        ttls = [(by_user or by_ip).period + EXPIRATION_FUDGE, by_ip.period + EXPIRATION_FUDGE]
+        revoked_flag, count, *raw = script(keys=keys, args=ttls, client=client)
+        revoked = bool(revoked_flag)
+        values = zip(fetch_keys, raw, strict=True)
+        read = {key: None if value is None else _serializer.loads(value) for key, value in values}
+    else:  # the local-memory cache of the embedded mode (or a limiter cache of its own): the same steps
+        wanted = [key for key in (revoked_key, *fetch_keys) if key]
+        found = caches[DEFAULT_CACHE_ALIAS].get_many(wanted) if wanted else {}
+        revoked = bool(revoked_key) and found.get(revoked_key) is not None
+        counter = by_ip if revoked or by_user is None else by_user
+        count = 1
+        if not cache.add(counter.key, 1, counter.period + EXPIRATION_FUDGE):
+            try:
+                count = cache.incr(counter.key)
+            except ValueError:  # expired between the two calls: this request starts the next window
+                cache.add(counter.key, 1, counter.period + EXPIRATION_FUDGE)
+        read = {key: found.get(key) for key in fetch_keys}
+    if revoked_key:
+        read[revoked_key] = 1 if revoked else None
+    _remember(request, read)
+    counter = by_ip if revoked or by_user is None else by_user
+    request._rate_limit_principal = None if revoked else principal  # type: ignore[attr-defined]
+    return counter.usage(int(count)), counter.policy
 
 
 class RateLimitMiddleware(HookMiddleware):
@@ -268,9 +423,13 @@ class RateLimitMiddleware(HookMiddleware):
     def before(self, request: HttpRequest) -> HttpResponseBase | None:
         if not settings.RATE_LIMIT_ENABLED or not request.path_info.startswith("/api/"):
             return None
-        policy = _view_policy(request) or _default_policy(request)
+        policy = _view_policy(request)
         try:
-            usage = check_rate(request, group=f"api:{policy.name}", key=policy.key, rate=policy.rate)
+            if policy is None:
+                usage, name = _count_default(request)
+                policy = Policy(name=name, rate="", key="ip")
+            else:
+                usage = check_rate(request, group=f"api:{policy.name}", key=policy.key, rate=policy.rate)
         except (RedisError, OSError):
             # Fail open: a cache outage must not take the API down; /health reports the cache.
             logger.warning("rate-limit cache unavailable; request not counted", exc_info=True)

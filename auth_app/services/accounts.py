@@ -22,6 +22,7 @@ from common.errors import Conflict, FieldError, Unauthenticated, ValidationFaile
 from .._utils import normalize_email
 from ..models import User
 from ..throttles import password_attempt_begin, password_attempt_succeeded
+from ..user_cache import user_cache_forget
 from .api_keys import api_keys_revoke
 from .sessions import auth_session_start, auth_sessions_revoke_all
 
@@ -131,6 +132,7 @@ def user_login(
         raise Unauthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
     password_attempt_succeeded(attempt)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    user_cache_forget(user.pk)  # an update() sends no signal
     tokens = auth_session_start(user=user, user_agent=user_agent, ip_address=ip_address)
     return user, tokens
 
