@@ -1,5 +1,7 @@
 """Django's middleware on the event loop (common.django_middleware): same behaviour, no thread per hook."""
 
+from typing import Any
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib import messages
@@ -105,15 +107,14 @@ async def test_csrf_process_view_is_a_coroutine_under_asgi_and_checks_unsafe_req
     def form_view(request):
         return HttpResponse("ok")
 
-    middleware = mw.CsrfViewMiddleware(_ok)
+    check: Any = mw.CsrfViewMiddleware(_ok).process_view  # a coroutine function under ASGI
     request = AsyncRequestFactory().post("/form", {"a": "1"})
-    request._dont_enforce_csrf_checks = False
-    refused = await middleware.process_view(request, form_view, (), {})
+    refused = await check(request, form_view, (), {})
     assert refused is not None and refused.status_code == 403
     assert hops == ["process_view"]
     hops.clear()
-    assert await middleware.process_view(AsyncRequestFactory().post("/f"), csrf_exempt(form_view), (), {}) is None
-    assert await middleware.process_view(AsyncRequestFactory().get("/f"), form_view, (), {}) is None
+    assert await check(AsyncRequestFactory().post("/f"), csrf_exempt(form_view), (), {}) is None
+    assert await check(AsyncRequestFactory().get("/f"), form_view, (), {}) is None
     assert hops == []
 
 

@@ -371,3 +371,26 @@ def test_one_cache_round_trip_counts_checks_revocation_and_reads_the_user(
     assert response.status_code == 200 and response.json()["id"] == str(user.pk)
     assert response["RateLimit-Policy"].startswith('"user"')
     assert len(commands) == 1 and commands[0] in ("EVALSHA", "EVAL"), commands
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_async_stack_counts_a_revoked_token_by_ip(settings, user, make_access_token):
+    """The ASGI path (asyncio Redis client or the in-process steps) agrees with the sync one."""
+    from asgiref.sync import sync_to_async
+
+    from auth_app.services import auth_session_revoke
+    from auth_app.tokens import token_decode
+
+    settings.RATE_LIMIT_ENABLED = True
+    settings.RATE_LIMIT_ANON = "1/1d"
+    settings.RATE_LIMIT_USER = "5/1d"
+    token = await sync_to_async(make_access_token)(user)
+    client = AsyncClient(REMOTE_ADDR=fresh_ip(86400))
+    bearer = {"Authorization": f"Bearer {token}"}
+    live = await client.get(PING, headers=bearer)
+    assert live["RateLimit-Policy"] == '"user";q=5;w=86400' and live["X-RateLimit-Remaining"] == "4"
+    sid = token_decode(token, expected_type="access").sid
+    await sync_to_async(auth_session_revoke)(session_id=sid, reason="logout")
+    revoked = [await client.get(PING, headers=bearer) for _ in range(2)]
+    assert [r.status_code for r in revoked] == [200, 429]
+    assert revoked[0]["RateLimit-Policy"] == '"anon";q=1;w=86400'
