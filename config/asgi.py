@@ -4,9 +4,9 @@ import gc
 import os
 from urllib.parse import ParseResult
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from common.asgi import get_asgi_application  # noqa: E402
 
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()

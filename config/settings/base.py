@@ -270,6 +270,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # longest matching prefix wins. App settings modules add their own entries (uploads, webhook bins).
 REQUEST_BODY_LIMITS: dict[str, int] = {}
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
+# Long-lived threads that run the sync half of HTTP requests under ASGI (common/asgi.py); 0: Django's
+# default, a new thread per request. Also the most database connections one process holds at once.
+ASGI_SYNC_THREADS = env_int("ASGI_SYNC_THREADS", 8, minimum=0)
 # Freeze the start-up heap and raise the collector's thresholds when config/asgi.py is loaded (see there).
 ASGI_GC_TUNING = env.bool("ASGI_GC_TUNING", default=True)
 RATE_LIMIT_ANON = env_rate("RATE_LIMIT_ANON", "100/15m")
