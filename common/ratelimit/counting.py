@@ -41,6 +41,7 @@ for i = 4, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) or false end
 return out
 """
 _serializer = RedisSerializer()
+ASYNC_REDIS_CONNECTIONS = 32  # per process and event loop: the script takes well under a millisecond
 _sync_scripts: dict[str, Any] = {}  # the registered script (its SHA), called with each request's client
 # One asyncio client per event loop and cache (a connection pool belongs to its loop).
 _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = weakref.WeakKeyDictionary()
@@ -173,11 +174,16 @@ def _async_client(cache: RedisCache) -> tuple[Any, Any]:
     if alias not in per_loop:
         options = settings.CACHES[alias].get("OPTIONS", {})
         location = settings.CACHES[alias]["LOCATION"]
-        client = aioredis.Redis.from_url(
+        # A bounded pool that makes a burst wait for a connection (up to the socket timeout) instead of
+        # failing it: a failed count lets the request through uncounted.
+        pool = aioredis.BlockingConnectionPool.from_url(
             location[0] if isinstance(location, list | tuple) else location,
+            max_connections=ASYNC_REDIS_CONNECTIONS,
+            timeout=options.get("socket_timeout") or 2,
             socket_connect_timeout=options.get("socket_connect_timeout"),
             socket_timeout=options.get("socket_timeout"),
         )
+        client = aioredis.Redis(connection_pool=pool)
         per_loop[alias] = (client, client.register_script(COUNT_SCRIPT))
     return per_loop[alias]
 
