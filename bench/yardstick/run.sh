@@ -33,7 +33,7 @@ ROUTES=${ROUTES:-}
 OURS=${OURS_DIR:-$ROOT}             # the platform checkout to measure (e.g. an exported older commit)
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-PORT=${BENCH_PORT:-8766}
+PORT=${BENCH_PORT:-18766}
 WRK_TIMEOUT=${WRK_TIMEOUT:-5s}
 MEASURE_RATE_LIMIT=${RATE_LIMIT_ENABLED:-true}
 bench_require yardstick wrk taskset curl
@@ -47,6 +47,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 bench_server_env
+if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
+  echo "bench: port $PORT is already in use (another server would be measured); set BENCH_PORT" >&2
+  exit 2
+fi
 # The measured project runs with its rate limit ON (every /api/ request counted in the cache, as in
 # production), with budgets no bench can exhaust, so the counting is measured and never a 429.
 export RATE_LIMIT_ENABLED=$MEASURE_RATE_LIMIT

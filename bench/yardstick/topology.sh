@@ -23,12 +23,17 @@ CONNECTION_LEVELS=${CONNECTION_LEVELS:-64 256}
 TOPOLOGIES=${TOPOLOGIES:-uvicorn-2 gunicorn-gthread-2 granian-asgi-2}
 ROUTES=${ROUTES:-users-me unread-count notify-self}
 GTHREADS=${GTHREADS:-8}
-PORT=${BENCH_PORT:-8767}
+PORT=${BENCH_PORT:-18767}
 bench_require topology wrk curl
 bench_results topology
 [ -n "${DATABASE_URL:-}" ] && [ -n "${REDIS_URL:-}" ] || { echo "bench/topology: set DATABASE_URL and REDIS_URL" >&2; exit 2; }
 
 cleanup() { stop_server; }
+if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
+  echo "bench: port $PORT is already in use (another server would be measured); set BENCH_PORT" >&2
+  exit 2
+fi
+
 trap cleanup EXIT INT TERM
 
 bench_server_env
