@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1.7
 # Production image: the same code and requirements.txt that `make run` uses, served by the same
 # ASGI server. Database and Redis come from DATABASE_URL / REDIS_URL at run time (see compose.yaml).
+# One process type serves REST, WebSocket and SSE: uvicorn with WEB_CONCURRENCY workers (one per
+# core), chosen by measurement over gunicorn WSGI workers beside an ASGI process (docs/decisions.md).
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -28,7 +28,11 @@ bench_require topology wrk curl
 bench_results topology
 [ -n "${DATABASE_URL:-}" ] && [ -n "${REDIS_URL:-}" ] || { echo "bench/topology: set DATABASE_URL and REDIS_URL" >&2; exit 2; }
 
-cleanup() { stop_server; }
+GROUP=
+cleanup() {
+  stop_server
+  if [ -n "$GROUP" ]; then kill -KILL -- "-$GROUP" 2>/dev/null || true; fi
+}
 if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
   echo "bench: port $PORT is already in use (another server would be measured); set BENCH_PORT" >&2
   exit 2
@@ -59,9 +63,10 @@ route_field() {  # route_field NAME FIELD(3=method 4=path 6=body)
 printf '%-20s %-14s %5s %9s %9s %9s %8s %7s\n' topology route conns req/s p50_ms p99_ms non2xx errors | tee "$RESULTS/summary.txt"
 for topology in $TOPOLOGIES; do
   command=$(command_for "$topology")
-  # shellcheck disable=SC2086
-  $command >"$RESULTS/$topology.log" 2>&1 &
+  # shellcheck disable=SC2086 # its own process group, so its workers stop with it
+  setsid $command >"$RESULTS/$topology.log" 2>&1 &
   SERVER_PID=$!
+  GROUP=$SERVER_PID
   for _ in $(seq 1 150); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/health/live" && break; sleep 0.2; done
   read -r TOKEN _ < <("$PY" "$HERE/bench_token.py")
   for route in $ROUTES; do
@@ -84,5 +89,6 @@ for topology in $TOPOLOGIES; do
   done
   echo "  server log lines with error/exception: $(grep -ciE "error|exception|traceback" "$RESULTS/$topology.log" || true)"
   stop_server
+  kill -KILL -- "-$GROUP" 2>/dev/null || true  # workers the master left behind
 done
 echo "(results: $RESULTS)"

@@ -394,3 +394,17 @@ async def test_async_stack_counts_a_revoked_token_by_ip(settings, user, make_acc
     revoked = [await client.get(PING, headers=bearer) for _ in range(2)]
     assert [r.status_code for r in revoked] == [200, 429]
     assert revoked[0]["RateLimit-Policy"] == '"anon";q=1;w=86400'
+
+
+def test_after_the_count_a_revoked_request_has_no_principal(settings, user, make_access_token):
+    """Views that count by `key="principal"` after the middleware see the revoked request as anonymous too."""
+    from auth_app.services import auth_session_revoke
+    from auth_app.tokens import token_decode
+    from common.ratelimit import counting
+
+    token = make_access_token(user)
+    auth_session_revoke(session_id=token_decode(token, expected_type="access").sid, reason="logout")
+    request = RequestFactory().get(PING, HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR=fresh_ip(900))
+    usage, name = counting.count(request, counting.plan_for(request, None))
+    assert name == "anon" and usage.count == 1
+    assert request_principal(request) is None

@@ -3,9 +3,10 @@
 import gzip
 
 import pytest
-from asgiref.testing import ApplicationCommunicator
 
 from common.static import static_files_asgi, static_files_wsgi
+
+from .asgi_support import asgi_get
 
 
 @pytest.fixture
@@ -26,32 +27,7 @@ async def _downstream(scope, receive, send):
     await send({"type": "http.response.body", "body": b"django"})
 
 
-async def _get(app, path, headers=()):
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *headers],
-        "client": ("127.0.0.1", 1234),
-        "server": ("testserver", 80),
-    }
-    communicator = ApplicationCommunicator(app, scope)
-    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-    start = await communicator.receive_output(timeout=5)
-    body = b""
-    while True:
-        message = await communicator.receive_output(timeout=5)
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    await communicator.wait(timeout=5)
-    return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, body
+_get = asgi_get
 
 
 async def test_asgi_serves_a_static_file_without_django(static_root):
