@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from asgiref.testing import ApplicationCommunicator
 
 
-async def asgi_get(app: Any, path: str, headers: tuple[tuple[bytes, bytes], ...] = ()) -> tuple[int, dict, bytes]:
+async def asgi_get(app: Any, path: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> tuple[int, dict, bytes]:
     """`(status, headers by lower-case name, body)` of `GET path` sent to `app`."""
     scope = {
         "type": "http",

@@ -405,6 +405,8 @@ def test_after_the_count_a_revoked_request_has_no_principal(settings, user, make
     token = make_access_token(user)
     auth_session_revoke(session_id=token_decode(token, expected_type="access").sid, reason="logout")
     request = RequestFactory().get(PING, HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR=fresh_ip(900))
-    usage, name = counting.count(request, counting.plan_for(request, None))
+    plan = counting.plan_for(request, None)
+    assert plan is not None
+    usage, name = counting.count(request, plan)
     assert name == "anon" and usage.count == 1
     assert request_principal(request) is None
