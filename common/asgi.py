@@ -55,9 +55,10 @@ class PooledThreadsASGIHandler(ASGIHandler):
 
 def caches_per_thread() -> None:
     """Keep Django's cache objects (and their connections) per thread instead of per async context."""
-    if not getattr(caches, "_per_thread", False):
-        caches._connections = Local(thread_critical=True)  # type: ignore[attr-defined]
-        caches._per_thread = True  # type: ignore[attr-defined]
+    per_thread = Local(thread_critical=True)
+    # Django's test signal handler puts a per-context Local back when CACHES changes: check the type.
+    if type(caches._connections) is not type(per_thread):  # type: ignore[attr-defined]
+        caches._connections = per_thread  # type: ignore[attr-defined]
 
 
 def get_asgi_application() -> ASGIHandler:

@@ -105,13 +105,7 @@ start_server() {  # start_server SERVER PROJECT PROBE_PATH
   # shellcheck disable=SC2086 # the command is a plain word list
   DJANGO_SETTINGS_MODULE=$settings taskset -c "$SERVER_CPU" $command >"$log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 150); do
-    if curl -s -o /dev/null "http://127.0.0.1:$PORT$probe"; then return 0; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { echo "$server ($project) exited:" >&2; cat "$log" >&2; return 1; }
-    sleep 0.2
-  done
-  echo "$server ($project) did not answer within 30 s" >&2
-  return 1
+  bench_wait_up "http://127.0.0.1:$PORT$probe" "$server ($project)" "$log"
 }
 
 # --- one cell ------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ for topology in $TOPOLOGIES; do
   setsid $command >"$RESULTS/$topology.log" 2>&1 &
   SERVER_PID=$!
   GROUP=$SERVER_PID
-  for _ in $(seq 1 150); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/health/live" && break; sleep 0.2; done
+  bench_wait_up "http://127.0.0.1:$PORT/health/live" "$topology" "$RESULTS/$topology.log"
   read -r TOKEN _ < <("$PY" "$HERE/bench_token.py")
   for route in $ROUTES; do
     method=$(route_field "$route" 3) path=$(route_field "$route" 4) body=$(route_field "$route" 6)
