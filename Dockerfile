@@ -3,6 +3,8 @@
 # ASGI server. Database and Redis come from DATABASE_URL / REDIS_URL at run time (see compose.yaml).
 # One process type serves REST, WebSocket and SSE: uvicorn with WEB_CONCURRENCY workers (one per
 # core), chosen by measurement over gunicorn WSGI workers beside an ASGI process (docs/decisions.md).
+# uvicorn's proxy-header handling is off: the app derives the client IP from X-Forwarded-For by
+# TRUSTED_PROXY_COUNT (common/net.py). WebSocket frames over WS_MAX_MESSAGE_BYTES close with 1009.
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -17,7 +19,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=config.settings \
     HOST=0.0.0.0 \
     PORT=8000 \
-    WEB_CONCURRENCY=2
+    WEB_CONCURRENCY=2 \
+    WS_MAX_MESSAGE_BYTES=65536
 RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 app
 COPY --from=build /opt/venv /opt/venv
@@ -28,4 +31,4 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0 &
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 CMD curl -fsS http://127.0.0.1:${PORT}/health/live || exit 1
-CMD ["sh", "-c", "exec uvicorn config.asgi:application --host $HOST --port $PORT --workers $WEB_CONCURRENCY --no-access-log --lifespan off --proxy-headers"]
+CMD ["sh", "-c", "exec uvicorn config.asgi:application --host $HOST --port $PORT --workers $WEB_CONCURRENCY --no-access-log --lifespan off --no-proxy-headers --ws-max-size $WS_MAX_MESSAGE_BYTES"]

@@ -9,6 +9,10 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 1
 IMAGE  ?= api-platform:latest
+# uvicorn's own limits, from the environment like the settings of the same names (.env.example).
+# Its proxy-header handling stays off: common.net.client_ip reads X-Forwarded-For by TRUSTED_PROXY_COUNT.
+WS_MAX_MESSAGE_BYTES ?= 65536
+UVICORN_LIMITS := --no-proxy-headers --ws-max-size $(WS_MAX_MESSAGE_BYTES)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev run dev serve test lint fmt typecheck check migrate seed worker beat flower \
@@ -35,11 +39,14 @@ install: $(VENV)/.installed .env  ## create .venv, install the runtime packages,
 
 install-dev: $(VENV)/.installed-dev .env  ## also install test, lint and benchmark tools (and write .env)
 
+# .env holds the SECRET_KEY that signs every JWT, and var/db.sqlite3 every password hash: both are
+# created readable by their owner only (umask 077; config/env.py also creates the database 0600).
 .env:
-	@$(PYTHON) -c 'import secrets; print("# written by make; see .env.example for every variable"); print("SECRET_KEY=" + secrets.token_urlsafe(50))' > $@
+	@umask 077; $(PYTHON) -c 'import secrets; print("# written by make; see .env.example for every variable"); print("SECRET_KEY=" + secrets.token_urlsafe(50))' > $@
 	@echo "wrote .env with a fresh SECRET_KEY"
 
 run: install .env migrate seed  ## install, migrate, seed and serve on $(HOST):$(PORT)
+	@chmod 600 .env; if [ -f var/db.sqlite3 ]; then chmod 600 var/db.sqlite3*; fi  # tighten older checkouts
 	$(PY) manage.py collectstatic --noinput -v0
 	$(MAKE) --no-print-directory serve
 
@@ -48,10 +55,10 @@ serve:  ## serve the ASGI app (HTTP + WebSocket) without the set-up steps
 		echo "WORKERS=$(WORKERS) needs REDIS_URL: the embedded cache, channel layer and denylist live in one process"; \
 		exit 2; fi
 	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		--no-access-log --lifespan off
+		--no-access-log --lifespan off $(UVICORN_LIMITS)
 
 dev: install .env migrate  ## serve with auto-reload and DEBUG on
-	DEBUG=true $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --reload --lifespan off
+	DEBUG=true $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --reload --lifespan off $(UVICORN_LIMITS)
 
 test: install-dev  ## run the whole suite (PostgreSQL/Redis when their URLs are set, embedded otherwise)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -71,10 +78,10 @@ check: install-dev  ## Django system checks, migrations up to date, requirements
 	$(MAKE) --no-print-directory lock-check
 
 migrate: install .env  ## apply migrations
-	$(PY) manage.py migrate --noinput
+	umask 077; $(PY) manage.py migrate --noinput
 
 seed: install .env  ## load demo data (idempotent)
-	$(PY) manage.py seed
+	umask 077; $(PY) manage.py seed
 
 worker: install  ## a Celery worker (needs REDIS_URL)
 	$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=$(or $(CONCURRENCY),2)

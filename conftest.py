@@ -19,13 +19,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_state(settings, tmp_path):
-    """Each test starts with an empty cache (rate-limit counters, denylists) and its own MEDIA_ROOT."""
+    """Each test starts with an empty cache (rate-limit counters, denylists, stream slots) and its own MEDIA_ROOT."""
     from django.core.cache import cache
 
+    from common.streams import streams_forget_all
+
     cache.clear()
+    streams_forget_all()
     settings.MEDIA_ROOT = tmp_path / "media"
     yield
     cache.clear()
+    streams_forget_all()
 
 
 @pytest.fixture

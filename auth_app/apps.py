@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AuthAppConfig(AppConfig):
@@ -11,3 +12,10 @@ class AuthAppConfig(AppConfig):
         from .user_cache import connect_signals
 
         connect_signals()
+
+
+class PlatformAdminConfig(admin_apps.AdminConfig):
+    """`django.contrib.admin` with our site: its login shares the API login's attempt limits."""
+
+    default = False  # `auth_app` itself stays AuthAppConfig
+    default_site = "auth_app.admin_site.PlatformAdminSite"

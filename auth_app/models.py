@@ -2,9 +2,12 @@ import uuid
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from ._utils import EmailNotAccepted, email_canonical
 
 
 class UserManager(BaseUserManager["User"]):
@@ -13,14 +16,20 @@ class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, password: str | None = None, **fields: object) -> "User":
         if not email:
             raise ValueError("email is required")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=email_canonical(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
 
     def get_by_natural_key(self, username: str | None) -> "User":
-        """Login lookup without regard to case (emails are stored lower-cased; this also covers old rows)."""
-        return self.get(email__iexact=username)
+        """Login lookup (ModelBackend, the admin): the canonical form, compared exactly.
+
+        An address without a canonical form matches no account (ModelBackend still runs the hasher).
+        """
+        try:
+            return self.get(email=email_canonical(username or ""))
+        except EmailNotAccepted:
+            raise self.model.DoesNotExist from None
 
     def create_superuser(self, email: str, password: str | None = None, **fields: object) -> "User":
         fields.setdefault("is_staff", True)
@@ -29,7 +38,7 @@ class UserManager(BaseUserManager["User"]):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A person or machine owner. Email is the login, unique without regard to case."""
+    """A person or machine owner. Email is the login, stored in its canonical form (`email_canonical`)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254, unique=True)
@@ -50,6 +59,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def clean(self) -> None:
+        """Model forms (the admin) store the canonical form too, or refuse the address."""
+        try:  # before AbstractBaseUser.clean, whose NFKC would turn `miſſiſ` into `missis` first
+            self.email = email_canonical(self.email)
+        except EmailNotAccepted as exc:
+            raise ValidationError({"email": str(exc)}, code="unsupported_email") from exc
+        super().clean()
 
 
 class AuthSession(models.Model):

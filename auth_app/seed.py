@@ -27,7 +27,7 @@ def seed_run(*, stdout: Any) -> None:
         stdout.write("auth_app: demo users skipped (set SEED_DEMO_USERS=true to create them outside embedded mode)")
         return
     for spec in DEMO_USERS:
-        user = User.objects.filter(email__iexact=spec["email"]).first()
+        user = User.objects.filter(email=spec["email"]).first()
         if user is None:
             User.objects.create_user(
                 email=str(spec["email"]),

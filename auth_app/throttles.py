@@ -1,13 +1,15 @@
 """The Auth API's own abuse limits, counted in the Django cache (Redis in services mode).
 
 - login: AUTH_LOGIN_RATE_PER_IP attempts per client IP (django-ratelimit through `common.ratelimit`).
-- password checks per account: AUTH_LOGIN_FAILURES_PER_ACCOUNT. Every check of a password against an
-  account (login, the current password of `password/change` and of an email change) is counted
-  BEFORE the hasher runs, with one atomic increment, and refused with 429 once the count passes the
-  limit; a check that succeeds gives its count back. So parallel wrong guesses cannot outrun the
-  limit: at most that many passwords are ever checked per window. Keyed by the normalised email
-  (hashed), whether or not an account has it. Once the failures are used up, every login for the
-  account is 429 until the window ends, even with the right password.
+- password checks: every check of a password against an account (login, admin and browser sign-in,
+  the current password of `password/change` and of an email change) is counted BEFORE the hasher
+  runs, with one atomic increment per counter, and refused with 429 once a count passes its limit; a
+  check that succeeds gives its counts back. So parallel wrong guesses cannot outrun a limit. An
+  untrusted client counts per (account, IP) (AUTH_LOGIN_FAILURES_PER_ACCOUNT_IP) and per account
+  (AUTH_LOGIN_FAILURES_PER_ACCOUNT); a client with a device token of the account (or the account's
+  Bearer session) only per device (AUTH_LOGIN_FAILURES_PER_DEVICE), so a stranger's guesses do not
+  keep the owner out. Keyed by the canonical email (hashed), whether or not an account has it. A
+  password reset clears every counter of the account.
 - register, password reset, refresh: per client IP; reset also per target address.
 
 All are switched by AUTH_RATE_LIMIT_ENABLED. A refusal is a 429 problem with `Retry-After` and the
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +35,7 @@ from redis.exceptions import RedisError
 from common.errors import RateLimited, ServiceUnavailable
 from common.ratelimit import Usage, check_rate, rate_limit_headers, rate_limited_error
 
-from ._utils import normalize_email
+from ._utils import email_key
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ def cache_guard() -> Iterator[None]:
 
 
 def _email_digest(email: str) -> str:
-    return hashlib.sha256(normalize_email(email).encode()).hexdigest()
+    return hashlib.sha256(email_key(email).encode()).hexdigest()
 
 
 def _email_key(email: str) -> Callable[[str, HttpRequest], str]:
@@ -90,51 +93,111 @@ def throttle_email(request: HttpRequest, *, policy: str, rate_setting: str, emai
 
 
 # --- Password checks per account ------------------------------------------------------------------
+#
+# Who is counted where (docs/decisions.md, "Lockout model"):
+# - an untrusted client (no device token for the account): per (account, client IP) and per account;
+#   either limit refuses it (429) until its window ends;
+# - a trusted client (a valid device token for the account, or the account's own Bearer session
+#   checking `current_password`): only per (account, device), so strangers using up the account's
+#   budget do not keep the owner out, and a stolen device token still gets few guesses.
+# Every counter of an account carries the account's generation; a password reset starts a new one,
+# which clears every lockout of the account at once.
 
 
 @dataclass(frozen=True)
 class PasswordAttempt:
     """One counted password check; hand it to `password_attempt_succeeded` when the password was right."""
 
-    key: str | None  # the counter's cache key; None when the limits are off
+    keys: tuple[str, ...] = ()  # the counters' cache keys; empty when the limits are off
 
 
-def password_attempt_begin(*, email: str) -> PasswordAttempt:
-    """Count a password check against the account BEFORE it runs; 429 once the count passes the limit.
+def _generation_key(digest: str) -> str:
+    return f"{ACCOUNT_ATTEMPTS_PREFIX}gen:{digest}"
 
-    The counter is a fixed window (AUTH_LOGIN_FAILURES_PER_ACCOUNT) whose cache key names the window,
-    so it is created once (`cache.add`) and then only incremented (`cache.incr`, one atomic INCR on
-    Redis): of N parallel attempts exactly `limit` get through.
-    """
-    if not _enabled():
-        return PasswordAttempt(key=None)
-    limit, window = _split_rate(settings.AUTH_LOGIN_FAILURES_PER_ACCOUNT)
+
+def _longest_window() -> int:
+    return max(
+        _split_rate(getattr(settings, name))[1]
+        for name in (
+            "AUTH_LOGIN_FAILURES_PER_ACCOUNT",
+            "AUTH_LOGIN_FAILURES_PER_ACCOUNT_IP",
+            "AUTH_LOGIN_FAILURES_PER_DEVICE",
+        )
+    )
+
+
+def _count(key_base: str, rate: str) -> tuple[str, Usage]:
+    """One atomic increment of a fixed-window counter whose cache key names the window."""
+    limit, window = _split_rate(rate)
     now = int(time.time())
     window_end = now - now % window + window
-    key = f"{ACCOUNT_ATTEMPTS_PREFIX}{_email_digest(email)}:{window_end}"
-    with cache_guard():
-        cache.add(key, 0, timeout=window + 1)
+    key = f"{key_base}:{window_end}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the key expired between add and incr: the window is over, start anew
+        cache.add(key, 1, timeout=window + 1)
+        count = 1
+    return key, Usage(limit=limit, window=window, count=count, reset=max(1, window_end - now))
+
+
+def _give_back(keys: tuple[str, ...]) -> None:
+    for key in keys:
         try:
-            count = cache.incr(key)
-        except ValueError:  # the key expired between add and incr: the window is over, start anew
-            cache.add(key, 1, timeout=window + 1)
-            count = 1
-    usage = Usage(limit=limit, window=window, count=count, reset=max(1, window_end - now))
-    if usage.limited:
-        headers = rate_limit_headers(usage, ACCOUNT_POLICY)
-        raise RateLimited(
-            f"Too many failed password attempts for this account; retry in {usage.reset} seconds.", headers=headers
-        )
-    return PasswordAttempt(key=key)
+            cache.decr(key)
+        except ValueError:  # the window ended meanwhile; nothing to give back
+            pass
+
+
+def password_attempt_begin(*, email: str, client_ip: str | None = None, device: str | None = None) -> PasswordAttempt:
+    """Count a password check against `email`'s account BEFORE it runs; 429 once a count passes its limit.
+
+    `device`: an id the caller has verified belongs to this account (a device token's id, a Bearer
+    session id); the check then counts only against that device (AUTH_LOGIN_FAILURES_PER_DEVICE).
+    Otherwise it counts against (account, `client_ip`) (AUTH_LOGIN_FAILURES_PER_ACCOUNT_IP) and the
+    account (AUTH_LOGIN_FAILURES_PER_ACCOUNT). Each counter is a fixed window created once
+    (`cache.add`) and then only incremented (one atomic INCR on Redis): of N parallel attempts exactly
+    `limit` get through.
+    """
+    if not _enabled():
+        return PasswordAttempt()
+    digest = _email_digest(email)
+    with cache_guard():
+        generation = cache.get(_generation_key(digest), "0")
+        base = f"{ACCOUNT_ATTEMPTS_PREFIX}{digest}:{generation}"
+        if device is not None:
+            scopes = [(f"{base}:device:{device}", settings.AUTH_LOGIN_FAILURES_PER_DEVICE)]
+        else:
+            scopes = [(f"{base}:account", settings.AUTH_LOGIN_FAILURES_PER_ACCOUNT)]
+            if client_ip:
+                scopes.insert(0, (f"{base}:ip:{client_ip}", settings.AUTH_LOGIN_FAILURES_PER_ACCOUNT_IP))
+        keys: list[str] = []
+        for key_base, rate in scopes:
+            key, usage = _count(key_base, rate)
+            keys.append(key)
+            if usage.limited:
+                _give_back(tuple(keys[:-1]))  # a refused check is no check: only the limit that refused keeps it
+                headers = rate_limit_headers(usage, ACCOUNT_POLICY)
+                raise RateLimited(
+                    f"Too many failed password attempts for this account; retry in {usage.reset} seconds.",
+                    headers=headers,
+                )
+    return PasswordAttempt(keys=tuple(keys))
 
 
 def password_attempt_succeeded(attempt: PasswordAttempt) -> None:
     """The password was right: give the attempt back, so that only failures use up the allowance."""
-    if attempt.key is None:
+    if not attempt.keys:
         return
     try:
-        cache.decr(attempt.key)
-    except ValueError:  # the window ended meanwhile; nothing to give back
-        pass
+        _give_back(attempt.keys)
     except CACHE_ERRORS:
         logger.warning("auth: could not give back a password attempt", exc_info=True)
+
+
+def password_attempts_clear(*, email: str) -> None:
+    """End every lockout of the account (a password reset): its counters start a new generation."""
+    if not _enabled():
+        return
+    with cache_guard():
+        cache.set(_generation_key(_email_digest(email)), uuid.uuid4().hex, timeout=2 * _longest_window() + 60)

@@ -23,10 +23,20 @@ Contracts (stable names):
   `disconnect(code)` to leave your own groups, as usual in Channels (the session group is left by
   the base class, whether or not the override calls super).
 
+Limits: a message over WS_MAX_MESSAGE_BYTES closes the socket with 1009 (uvicorn enforces the same
+number with `--ws-max-size`; this is the check for any other server). Before authentication only the
+auth message is parsed: a frame over WS_AUTH_MESSAGE_MAX_BYTES closes 1009, a binary frame or one
+that is not a JSON object closes 4400, and one that does not mention "auth" closes 4401, all
+without parsing it. Once authenticated the socket takes one of the user's and one of the client IP's
+stream slots (common.streams: STREAMS_MAX_PER_USER, STREAMS_MAX_PER_IP, shared with SSE) until it
+closes; past either cap it closes with 4429.
+
 Close codes:
     4401 CLOSE_UNAUTHENTICATED  authentication missing, invalid, expired, revoked or timed out
     4403 CLOSE_FORBIDDEN        authenticated but not allowed (raised by subclasses)
     4400 CLOSE_BAD_MESSAGE      malformed message (not a JSON object)
+    4429 CLOSE_TOO_MANY_STREAMS the user or the client IP already holds its maximum of open streams
+    1009 CLOSE_TOO_BIG          a message over WS_MAX_MESSAGE_BYTES (before auth: WS_AUTH_MESSAGE_MAX_BYTES)
     1013 CLOSE_TRY_AGAIN        the session store (cache) is unreachable; retry later
 """
 
@@ -50,15 +60,20 @@ from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from redis.exceptions import RedisError
 
 from common.channels import channel_release, layer_receive, spread_ticks
 from common.errors import ServiceUnavailable
+from common.net import client_ip
+from common.streams import StreamLease, StreamsFull, stream_slots_acquire
 
 from .tokens import TokenInvalid, session_group
 
 __all__ = [
     "CLOSE_BAD_MESSAGE",
     "CLOSE_FORBIDDEN",
+    "CLOSE_TOO_BIG",
+    "CLOSE_TOO_MANY_STREAMS",
     "CLOSE_TRY_AGAIN",
     "CLOSE_UNAUTHENTICATED",
     "AuthenticatedJsonWebsocketConsumer",
@@ -72,6 +87,8 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_MESSAGE = 4400
 CLOSE_TRY_AGAIN = 1013
+CLOSE_TOO_BIG = 1009
+CLOSE_TOO_MANY_STREAMS = 4429
 BEARER_SUBPROTOCOL = "bearer"
 
 
@@ -179,6 +196,32 @@ class _ResolveUser:
         return await self.inner(scope, receive, send)
 
 
+async def _close_unavailable(scope: Any, receive: Any, send: Any) -> None:
+    """Accept the handshake (with the bearer subprotocol when offered) and close it with 1013."""
+    message = await receive()
+    if message.get("type") != "websocket.connect":
+        return
+    auth: WsAuth = scope.get("ws_auth") or WsAuth()
+    await send({"type": "websocket.accept", "subprotocol": BEARER_SUBPROTOCOL if auth.bearer_offered else None})
+    await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
+
+
+def _frame_refusal(text: str | None, data: bytes | None, *, authenticated: bool) -> int | None:
+    """The close code for a frame refused before it is parsed, or None to parse it (module docstring)."""
+    limit = int(settings.WS_MAX_MESSAGE_BYTES if authenticated else settings.WS_AUTH_MESSAGE_MAX_BYTES)
+    if text is None:
+        return CLOSE_TOO_BIG if len(data or b"") > limit else CLOSE_BAD_MESSAGE
+    # Characters <= UTF-8 bytes <= 4 x characters: encode only when the count alone cannot tell.
+    if len(text) > limit or (len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit):
+        return CLOSE_TOO_BIG
+    if not authenticated:
+        if not text.lstrip().startswith("{"):
+            return CLOSE_BAD_MESSAGE
+        if '"auth"' not in text:
+            return CLOSE_UNAUTHENTICATED
+    return None
+
+
 class WebSocketAuthMiddleware:
     """Channels middleware: bearer subprotocol or Django session cookie -> `scope["user"]`."""
 
@@ -198,6 +241,7 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
     authenticated: bool = False
     _session_group: str | None = None
     _rechecker: asyncio.Task[None] | None = None
+    _streams: StreamLease | None = None
 
     async def on_authenticated(self) -> None:
         """Called once the socket has a user; subclasses join their groups here."""
@@ -219,7 +263,12 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         sources = [receive]
         if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
+            try:
+                self.channel_name = await self.channel_layer.new_channel()
+            except (RedisError, OSError):  # the layer's Redis is unreachable: 1013, not a handshake 500
+                logger.warning("auth: channel layer unavailable; closing the socket with 1013", exc_info=True)
+                await _close_unavailable(scope, receive, send)
+                return
             self.channel_receive = functools.partial(layer_receive, self.channel_layer, self.channel_name)
             sources.append(self.channel_receive)
         try:
@@ -248,6 +297,8 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self._cancel_timers()
+        if self._streams is not None:
+            await self._streams.release()
         await self._leave_session_group()
         await super().websocket_disconnect(message)
 
@@ -263,6 +314,10 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if self._closing:
+            return
+        refusal = _frame_refusal(text_data, bytes_data, authenticated=self.authenticated)
+        if refusal is not None:
+            await self.close_with(refusal)
             return
         try:
             content = json.loads(text_data) if text_data is not None else None
@@ -314,6 +369,15 @@ class AuthenticatedJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         await self.close_with(CLOSE_UNAUTHENTICATED)
 
     async def _authenticated(self, expires_at: float | None, *, sid: str | None) -> None:
+        try:
+            self._streams = await stream_slots_acquire(user_id=self.scope["user"].pk, ip=client_ip(self.scope))
+        except StreamsFull:
+            await self.close_with(CLOSE_TOO_MANY_STREAMS)
+            return
+        except ServiceUnavailable:
+            await self.close_with(CLOSE_TRY_AGAIN)
+            return
+        self._streams.start_refreshing()
         self.authenticated = True
         if expires_at is not None:
             self._schedule_expiry(expires_at)

@@ -1,12 +1,65 @@
-"""Channel-layer helpers shared by the WebSocket consumers and the SSE stream."""
+"""Channel-layer helpers: publishing after commit (every app), and receiving for consumers and SSE streams.
+
+Live delivery is best effort (the layer may drop messages for a full channel, Redis may be down);
+the database is the record and clients catch up from it. So a failed publish is logged, never raised
+into a caller whose transaction has already committed.
+"""
 
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import BaseChannelLayer, get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
 logger = logging.getLogger(__name__)
+
+# (group, message): one channel-layer group send.
+Outgoing = tuple[str, dict[str, Any]]
+
+
+def group_send_after_commit(outgoing: Sequence[Outgoing]) -> None:
+    """Send `(group, message)` pairs once the current transaction commits (at once outside one)."""
+    if not outgoing:
+        return
+    batch = list(outgoing)
+    transaction.on_commit(lambda: group_send_now(batch))
+
+
+def group_send_now(outgoing: Iterable[Outgoing]) -> None:
+    """Send to the groups from sync code (request threads, Celery tasks, management commands); never raises."""
+    layer = get_channel_layer()
+    batch = list(outgoing)
+    if layer is None or not batch:
+        return
+    try:
+        async_to_sync(group_send_bounded)(layer, batch)
+    except Exception:  # a lost push is recovered from the database; never fail the caller
+        logger.warning("channel layer: publishing %d message(s) failed", len(batch), exc_info=True)
+
+
+async def group_send_bounded(layer: BaseChannelLayer, batch: list[Outgoing]) -> None:
+    """Send every pair, at most CHANNEL_PUSH_CONCURRENCY at a time, each within CHANNEL_PUSH_TIMEOUT_SECONDS.
+
+    Unbounded, a 500-user broadcast batch asks the layer's Redis pool for 500 connections at once
+    and the sends beyond its `max_connections` fail; bounded, they wait for a free connection.
+    Failures are logged, not raised.
+    """
+    limit = asyncio.Semaphore(max(1, int(settings.CHANNEL_PUSH_CONCURRENCY)))
+    deadline = float(settings.CHANNEL_PUSH_TIMEOUT_SECONDS)
+
+    async def send(group: str, message: dict[str, Any]) -> None:
+        async with limit:
+            await asyncio.wait_for(layer.group_send(group, message), timeout=deadline)
+
+    results = await asyncio.gather(*(send(group, message) for group, message in batch), return_exceptions=True)
+    failed = [result for result in results if isinstance(result, BaseException)]
+    if failed:
+        logger.warning("channel layer: %d of %d group sends failed", len(failed), len(batch), exc_info=failed[0])
 
 
 async def cancel_until_done(task: "asyncio.Future[Any]", attempts: int = 20) -> bool:

@@ -9,16 +9,20 @@ from typing import Any
 from .serialization import format_datetime, to_jsonable
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+# Set per HTTP request by common.asgi.RequestGuard (common.net.client_ip): log lines name the client.
+client_ip_var: ContextVar[str] = ContextVar("client_ip", default="-")
 
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        if not hasattr(record, "client_ip"):
+            record.client_ip = client_ip_var.get()
         return True
 
 
 class JsonFormatter(logging.Formatter):
-    _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
+    _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id", "client_ip"}
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -27,6 +31,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", request_id_var.get()),
+            "client_ip": getattr(record, "client_ip", client_ip_var.get()),
         }
         for key, value in record.__dict__.items():
             if key not in self._STANDARD and not key.startswith("_"):

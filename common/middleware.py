@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed
 from django.urls import Resolver404, ResolverMatch, resolve
 
-from .errors import problem_response
+from .errors import as_service_unavailable, problem_response
 from .logging import request_id_var
 
 GetResponse = Callable[[HttpRequest], Any]
@@ -75,37 +75,6 @@ class RequestIdMiddleware(HookMiddleware):
         return response
 
 
-class RequestSizeLimitMiddleware(HookMiddleware):
-    """Refuses a declared body larger than API_MAX_BODY_BYTES with 413 before anything reads it.
-
-    DRF reads JSON from the raw stream, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE, so the limit is
-    enforced here. Views that accept larger bodies (file uploads) set `max_body_bytes` on the view.
-    """
-
-    def before(self, request: HttpRequest) -> HttpResponseBase | None:
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        try:
-            length = int(declared)
-        except ValueError:
-            return problem_response(status=400, code="bad_request", detail="Content-Length is not a number.")
-        limit = self._limit_for(request)
-        if length > limit:
-            return problem_response(
-                status=413,
-                code="payload_too_large",
-                detail=f"The request body is {length} bytes; the limit here is {limit} bytes.",
-            )
-        return None
-
-    @staticmethod
-    def _limit_for(request: HttpRequest) -> int:
-        match = resolve_request(request)
-        if match is None:
-            return int(settings.API_MAX_BODY_BYTES)
-        view_class = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
-        return int(getattr(view_class, "max_body_bytes", None) or settings.API_MAX_BODY_BYTES)
-
-
 class ContentSecurityPolicyMiddleware(HookMiddleware):
     """Adds the CSP header to the HTML pages we serve (docs, admin, browsable API, bin inspector)."""
 
@@ -120,8 +89,21 @@ class ProblemDetailsMiddleware(HookMiddleware):
 
     Django's class-based views and `require_http_methods` answer a wrong method with a bare
     `HttpResponseNotAllowed`; this keeps its `Allow` header and gives it the common body. Other
-    responses pass untouched (a webhook bin may answer with any status and body on purpose).
+    responses pass untouched (a webhook bin may answer with any status and body on purpose). A view
+    that raises because the database is unreachable gets 503 `service_unavailable` (`process_exception`).
     """
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
+        """A plain Django view that hit an unreachable database: 503 service_unavailable, not a 500.
+
+        (DRF views get the same from `drf_exception_handler`.)
+        """
+        unavailable = as_service_unavailable(exception)
+        if unavailable is None:
+            return None
+        return problem_response(
+            status=unavailable.status, code=unavailable.code, detail=unavailable.detail, headers=unavailable.headers
+        )
 
     def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if isinstance(response, HttpResponseNotAllowed):

@@ -2,46 +2,34 @@
 
 import gc
 import os
-from urllib.parse import ParseResult
+
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Django must be set up before anything imports models.
+django.setup(set_prefix=False)
 
 from common.asgi import get_asgi_application  # noqa: E402
 
-# Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from auth_app.ws import WebSocketAuthMiddleware  # noqa: E402
+from common.asgi import RequestGuard  # noqa: E402
 from common.static import static_files_asgi  # noqa: E402
+from common.ws_origin import BrowserOriginValidator  # noqa: E402
 from notifications.routing import websocket_urlpatterns as notification_routes  # noqa: E402
 from webhook_tester.routing import websocket_urlpatterns as bin_routes  # noqa: E402
 
-
-class BrowserOriginValidator(OriginValidator):
-    """Refuses cross-site WebSocket handshakes from browsers; lets non-browser clients through.
-
-    Browsers always send `Origin` on a WebSocket handshake, so a page on another site is refused
-    here (cross-site WebSocket hijacking of the session cookie). A client with no `Origin` is not a
-    browser and cannot carry a victim's cookie; it still has to authenticate with a token.
-    """
-
-    def valid_origin(self, parsed_origin: ParseResult | None) -> bool:
-        return parsed_origin is None or self.validate_origin(parsed_origin)
-
-
-allowed_origins = ["*"] if settings.DEBUG and not settings.ALLOWED_HOSTS else settings.ALLOWED_HOSTS
-
 application = ProtocolTypeRouter(
     {
-        # Static files are answered before Django's middleware chain (common/static.py).
-        "http": static_files_asgi(django_asgi_app),
-        "websocket": BrowserOriginValidator(
-            WebSocketAuthMiddleware(URLRouter([*notification_routes, *bin_routes])), allowed_origins
-        ),
+        # Liveness and body limits before Django: an oversize body is refused before it is read; static
+        # files are answered before Django's middleware chain (common/static.py).
+        "http": RequestGuard(static_files_asgi(django_asgi_app)),
+        # Browser handshakes must come from our own origin (scheme, host, port) or a trusted one.
+        "websocket": BrowserOriginValidator(WebSocketAuthMiddleware(URLRouter([*notification_routes, *bin_routes]))),
     }
 )
 

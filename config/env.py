@@ -1,5 +1,6 @@
 """Typed readers for environment variables: a bad value stops start-up with a message naming it."""
 
+import os
 import re
 
 import environ
@@ -45,3 +46,15 @@ def env_rate(name: str, default: str) -> str:
     if not match or (match.group(2) and int(match.group(2)) == 0):
         raise ImproperlyConfigured(f"{name} must be a rate like 100/15m (count/[n]s|m|h|d), got {value!r}")
     return value
+
+
+def private_file_create(name: object) -> None:
+    """Create the file `name` readable by its owner only (0600) unless it exists (the SQLite database:
+    it holds password hashes and sessions). SQLite gives its -wal and -shm files the database's mode."""
+    path = str(name or "")
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass

@@ -24,6 +24,7 @@ urlpatterns = [
     *docs_urlpatterns(),
     *api_schema_urlpatterns(API_APPS),
     *[path("api/v1/", include(module)) for module in API_APPS.values()],
+    path("accounts/", include("auth_app.browser_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,4 +1,5 @@
-"""WSGI entry point (gunicorn): Django, with static files answered in front of it (common/static.py)."""
+"""The WSGI application: Django behind the same body limits as the ASGI path (common.wsgi), with static
+files answered in front of Django (common/static.py)."""
 
 import os
 
@@ -6,6 +7,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from common.static import static_files_wsgi  # noqa: E402
+django_wsgi_app = get_wsgi_application()
 
-application = static_files_wsgi(get_wsgi_application())
+from common.static import static_files_wsgi  # noqa: E402
+from common.wsgi import RequestGuardWSGI  # noqa: E402
+
+application = RequestGuardWSGI(static_files_wsgi(django_wsgi_app))

@@ -8,6 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .sse import MAX_POSITION
+
 SSE_DESCRIPTION = """\
 A `text/event-stream` of the caller's notifications (Server-Sent Events), for `EventSource` or `curl -N`.
 
@@ -22,6 +24,9 @@ A `text/event-stream` of the caller's notifications (Server-Sent Events), for `E
   `X-Accel-Buffering: no`; do not put the route behind anything that buffers or compresses.
 * Authenticated with `Authorization: Bearer <access>` or the session cookie (`EventSource` with
   `withCredentials`). An unauthenticated request is 401 problem+json.
+* Open streams are capped per user (STREAMS_MAX_PER_USER, 20) and per client IP (STREAMS_MAX_PER_IP,
+  100), WebSockets included: past a cap the answer is 429 problem+json `too_many_streams` with
+  `Retry-After`. With Redis unreachable it is 503 `service_unavailable` before any event.
 """
 
 SSE_EXAMPLE = (
@@ -43,15 +48,18 @@ class NotificationEventsSchemaView(APIView):
         parameters=[
             OpenApiParameter(
                 "Last-Event-ID",
-                OpenApiTypes.INT,
+                {"type": "string", "pattern": "^[0-9]{1,18}$"},
                 OpenApiParameter.HEADER,
-                description="Resume after this seq (sent by browsers on reconnect). Wins over `after`.",
+                description=(
+                    "Resume after this seq (sent by browsers on reconnect): ASCII digits, 0 to "
+                    f"{MAX_POSITION}. Wins over `after`."
+                ),
             ),
             OpenApiParameter(
                 "after",
-                OpenApiTypes.INT,
+                {"type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_POSITION},
                 OpenApiParameter.QUERY,
-                description="Resume after this seq (first connection).",
+                description="Resume after this seq (first connection); ASCII digits, not empty.",
             ),
         ],
         responses={
@@ -60,7 +68,10 @@ class NotificationEventsSchemaView(APIView):
                 description="An endless event stream.",
                 examples=[OpenApiExample("Stream", value=SSE_EXAMPLE)],
             ),
-            400: OpenApiResponse(description="Last-Event-ID or `after` is not a whole number (`invalid_event_id`)."),
+            400: OpenApiResponse(
+                description="Last-Event-ID or `after` is not a whole number in range, or `after` is empty "
+                "(`invalid_event_id`)."
+            ),
         },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # pragma: no cover - never routed

@@ -6,6 +6,8 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.strict import ModelSerializer, Serializer
+
 from .models import Notification, NotificationKind
 
 KIND_DESCRIPTION = (
@@ -38,7 +40,7 @@ class NotificationKindField(serializers.ChoiceField):
     """The documented kinds, as an enum in the schema."""
 
 
-class NotificationSerializer(serializers.ModelSerializer[Notification]):
+class NotificationSerializer(ModelSerializer):
     """The REST object; its representation is `notification_payload`, the live payload too."""
 
     user_id = serializers.UUIDField(source="recipient_id", read_only=True)
@@ -79,7 +81,7 @@ def notification_payload(notification: Notification) -> dict[str, Any]:
     }
 
 
-class NotificationCreateSerializer(serializers.Serializer[Any]):
+class NotificationCreateSerializer(Serializer):
     kind = NotificationKindField(
         choices=NotificationKind.choices,
         default=NotificationKind.SYSTEM_MESSAGE,
@@ -109,14 +111,14 @@ class NotificationCreateSerializer(serializers.Serializer[Any]):
         return attrs
 
 
-class BroadcastAcceptedSerializer(serializers.Serializer[Any]):
+class BroadcastAcceptedSerializer(Serializer):
     broadcast = serializers.BooleanField()
     status = serializers.CharField(help_text="`queued`: a background task writes and pushes it in batches.")
 
 
-class UnreadCountSerializer(serializers.Serializer[Any]):
+class UnreadCountSerializer(Serializer):
     unread_count = serializers.IntegerField(min_value=0)
 
 
-class MarkAllReadSerializer(serializers.Serializer[Any]):
+class MarkAllReadSerializer(Serializer):
     marked_read = serializers.IntegerField(min_value=0, help_text="How many notifications changed to read.")

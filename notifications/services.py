@@ -19,11 +19,12 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common.channels import group_send_after_commit
 from common.errors import FieldError, PermissionDenied, ValidationFailed
 from common.serialization import json_dumps
 
 from .models import Notification, NotificationCounter
-from .push import notification_message, publish_on_commit, read_message, user_group
+from .push import notification_message, read_message, user_group
 from .selectors import as_uuid, notification_get, with_read_state
 from .serializers import notification_payload
 
@@ -155,7 +156,9 @@ def _store(user_ids: Sequence[uuid.UUID], content: dict[str, Any], key: uuid.UUI
     rows = Notification.objects.bulk_create(
         [Notification(recipient_id=pk, seq=seqs[pk], dedupe_key=key, **content) for pk in user_ids if pk in seqs]
     )
-    publish_on_commit([(user_group(row.recipient_id), notification_message(notification_payload(row))) for row in rows])
+    group_send_after_commit(
+        [(user_group(row.recipient_id), notification_message(notification_payload(row))) for row in rows]
+    )
     return rows
 
 
@@ -295,7 +298,7 @@ def notification_mark_read(*, user: Any, notification_id: Any) -> Notification:
         changed = Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
         if changed:
             notification.read_at = now
-            publish_on_commit([(user_group(user.pk), read_message(ids=[str(notification.pk)], count=1))])
+            group_send_after_commit([(user_group(user.pk), read_message(ids=[str(notification.pk)], count=1))])
         else:
             notification.refresh_from_db(fields=["read_at"])
     return notification
@@ -306,5 +309,5 @@ def notification_mark_all_read(*, user: Any) -> int:
     unread = with_read_state(Notification.objects.filter(recipient=user), unread=True)
     changed = unread.update(read_at=timezone.now())
     if changed:
-        publish_on_commit([(user_group(user.pk), read_message(all_read=True, count=changed))])
+        group_send_after_commit([(user_group(user.pk), read_message(all_read=True, count=changed))])
     return changed

@@ -19,6 +19,9 @@ leaves the group and stops receiving, and when the generator runs again it sends
 and ends with `event: error` `{"code": "slow_consumer"}`; the client reconnects with `Last-Event-ID`
 and the database replays the rest.
 
+Each stream holds one of its user's and its client IP's slots (common.streams; 429 `too_many_streams`
+past a cap, 503 when Redis is unreachable, both before streaming), released when the stream ends.
+
 When the client goes away Django cancels the response task; the generator's `finally` leaves the group,
 stops the drain task and forgets the channel. Database reads go through `stream.read_only`, which hands
 the connection back after each call, so an open stream holds no database connection.
@@ -27,6 +30,7 @@ the connection back after each call, so an open stream holds no database connect
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -42,7 +46,10 @@ from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from common.channels import cancel_until_done, channel_release
-from common.errors import ApplicationError, problem_response
+from common.errors import ApplicationError, ValidationFailed, problem_response
+from common.net import client_ip
+from common.streams import StreamLease, StreamsFull, stream_slots_acquire
+from common.strict import parse_ascii_int, query_param
 
 from .push import NOTIFICATION_MESSAGE, READ_MESSAGE, user_group
 from .stream import Payload, Position, clamp_position, read_only
@@ -50,6 +57,8 @@ from .stream import Payload, Position, clamp_position, read_only
 logger = logging.getLogger(__name__)
 
 EVENT_STREAM = "text/event-stream"
+# Largest seq accepted in `Last-Event-ID` / `?after=` (18 digits; documented in the schema).
+MAX_POSITION = 10**18 - 1
 # Open streams: channel name -> user id. Read by tests and diagnostics; emptied by each stream's `finally`.
 OPEN_STREAMS: dict[str, str] = {}
 RECEIVE_RETRY_SECONDS = 1.0
@@ -127,12 +136,10 @@ def _authenticate(request: HttpRequest) -> StreamAuth | None:
 
 
 def _parse_position(raw: str | None) -> int | None:
-    if raw is None or raw.strip() == "":
+    """A seq from `Last-Event-ID` / `?after=`: ASCII digits, 0 to MAX_POSITION (`٣` is not 3); ValueError else."""
+    if raw is None:
         return None
-    value = raw.strip()
-    if not value.isdigit() or len(value) > 18:
-        raise ValueError(value)
-    return int(value)
+    return parse_ascii_int(raw.strip(), maximum=MAX_POSITION)
 
 
 def _event(*, data: dict[str, Any], event: str, event_id: int | None = None) -> str:
@@ -303,6 +310,13 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
         OPEN_STREAMS.pop(channel, None)
 
 
+async def _leased(lease: StreamLease, events: AsyncIterator[str]) -> AsyncIterator[str]:
+    """`events`, holding the stream's slots while it runs and giving them back when it ends."""
+    async with lease.held(), contextlib.aclosing(events) as stream:  # type: ignore[type-var]
+        async for event in stream:
+            yield event
+
+
 @csrf_exempt  # GET only; other methods get 405, not a CSRF 403
 async def notification_events(request: HttpRequest) -> HttpResponseBase:
     """Open the user's notification stream (see `NotificationEventsSchemaView` for the documentation)."""
@@ -326,15 +340,27 @@ async def notification_events(request: HttpRequest) -> HttpResponseBase:
         )
     try:
         header = _parse_position(request.headers.get("Last-Event-ID"))
-        query = _parse_position(request.GET.get("after"))
-    except ValueError:
+        query = _parse_position(query_param(request.GET, "after"))
+    except (ValueError, ValidationFailed):
         return problem_response(
             status=400,
             code="invalid_event_id",
             detail="Last-Event-ID and `after` must be a notification seq (a whole number >= 0).",
         )
     after_seq = header if header is not None else query
-    response = StreamingHttpResponse(event_stream(auth, after_seq), content_type=EVENT_STREAM)
+    try:  # one of the user's and the client IP's stream slots (common.streams), or 429 / 503 before streaming
+        lease = await stream_slots_acquire(user_id=auth.user.pk, ip=client_ip(request))
+    except StreamsFull as full:
+        return problem_response(
+            status=429,
+            code="too_many_streams",
+            detail=f"This {'account' if full.which == 'user' else 'client address'} already has {full.limit} "
+            "open streams (WebSockets included); close one first.",
+            headers={"Retry-After": str(full.retry_after)},
+        )
+    except ApplicationError as exc:  # the cache (Redis) is unreachable: 503
+        return problem_response(status=exc.status, code=exc.code, detail=exc.detail, headers=exc.headers)
+    response = StreamingHttpResponse(_leased(lease, event_stream(auth, after_seq)), content_type=EVENT_STREAM)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

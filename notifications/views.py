@@ -10,6 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.strict import StrictFilterSet
+
 from . import selectors, services
 from .models import Notification
 from .serializers import (
@@ -40,7 +42,7 @@ NOTIFICATION_EXAMPLE = OpenApiExample(
 )
 
 
-class NotificationFilter(django_filters.FilterSet):
+class NotificationFilter(StrictFilterSet):
     unread = django_filters.ChoiceFilter(
         choices=[("true", "true"), ("false", "false")],
         method="filter_unread",

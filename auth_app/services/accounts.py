@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
@@ -18,10 +19,17 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from common.errors import Conflict, FieldError, Unauthenticated, ValidationFailed
+from common.ratelimit import client_ip
 
-from .._utils import normalize_email
+from .._utils import EmailNotAccepted, email_canonical, email_key
+from ..devices import device_token_from_request, device_token_issue, device_token_verify
 from ..models import User
-from ..throttles import password_attempt_begin, password_attempt_succeeded
+from ..throttles import (
+    password_attempt_begin,
+    password_attempt_succeeded,
+    password_attempts_clear,
+    throttle_ip,
+)
 from ..user_cache import user_cache_forget
 from .api_keys import api_keys_revoke
 from .sessions import auth_session_start, auth_sessions_revoke_all
@@ -47,9 +55,24 @@ def _wrong_password() -> ValidationFailed:
     )
 
 
-def _check_current_password(*, user: User, current_password: str) -> None:
-    """Check `current_password` under the account's password-check limit (the login lockout's counter)."""
-    attempt = password_attempt_begin(email=user.email)
+def _unsupported_email(exc: EmailNotAccepted) -> ValidationFailed:
+    return ValidationFailed(str(exc), errors=[FieldError(attr="email", code="unsupported_email", detail=str(exc))])
+
+
+def _canonical_or_400(email: str) -> str:
+    try:
+        return email_canonical(email)
+    except EmailNotAccepted as exc:
+        raise _unsupported_email(exc) from exc
+
+
+def _check_current_password(*, user: User, current_password: str, sid: str | None) -> None:
+    """Check `current_password` under the password-check limits.
+
+    The caller holds a Bearer session of the account (`sid`): like a device token, that makes it the
+    owner's client, counted per session and not against the account-wide budget strangers can use up.
+    """
+    attempt = password_attempt_begin(email=user.email, device=f"session:{sid}" if sid else None)
     if not user.check_password(current_password):
         raise _wrong_password()
     password_attempt_succeeded(attempt)
@@ -100,10 +123,10 @@ def user_register(
     *, email: str, password: str, name: str = "", user_agent: str = "", ip_address: str | None = None
 ) -> tuple[User, dict[str, Any]]:
     """Create an account and its first session (one transaction); returns the user and a token pair."""
-    email = normalize_email(email)
+    email = _canonical_or_400(email)
     candidate = User(email=email, name=name)
     _validate_password(password, user=candidate, attr="password")
-    if User.objects.filter(email__iexact=email).exists():
+    if User.objects.filter(email=email).exists():
         raise _email_taken()
     try:
         with transaction.atomic():
@@ -114,27 +137,57 @@ def user_register(
     return user, tokens
 
 
-def user_login(
-    *, request: HttpRequest | None, email: str, password: str, user_agent: str = "", ip_address: str | None = None
-) -> tuple[User, dict[str, Any]]:
-    """Check the credentials and open a session.
+def user_authenticate(*, request: HttpRequest | None, email: str, password: str) -> tuple[User, str]:
+    """Check an email and password: the ONE code path of every password login (API, admin, browser page).
 
-    The attempt is counted against the account (AUTH_LOGIN_FAILURES_PER_ACCOUNT) before the password
-    is checked, so parallel guesses cannot outrun the limit (429 `rate_limited` with `Retry-After`);
-    a successful login gives its count back. Django's ModelBackend runs the password hasher even for
-    unknown addresses (no timing gap) and `check_password` re-hashes an outdated hash with the first
-    PASSWORD_HASHER on success. Every failure is the same 401 `invalid_credentials`.
+    Limits, in order: the client IP (AUTH_LOGIN_RATE_PER_IP), then the password-check counters of the
+    account (auth_app.throttles), counted BEFORE the password is checked so parallel guesses cannot
+    outrun them (429 `rate_limited` with `Retry-After`); a right password gives its counts back. A
+    client sending a valid device token of the account (cookie or `X-Device-Token`) is counted only
+    per device, so strangers' guesses do not lock the owner out.
+
+    Django's ModelBackend runs the password hasher even for unknown addresses (no timing gap), and so
+    does an address without a canonical form here; `check_password` re-hashes an outdated hash on
+    success. Every failure is the same 401 `invalid_credentials`. Returns the user and a fresh device
+    token for the client to keep.
     """
-    address = normalize_email(email)
-    attempt = password_attempt_begin(email=address)
-    user = authenticate(request, email=address, password=password)
+    if request is not None:
+        throttle_ip(request, policy="login-ip", rate_setting="AUTH_LOGIN_RATE_PER_IP")
+    device = device_token_verify(token=device_token_from_request(request), email=email)
+    attempt = password_attempt_begin(
+        email=email_key(email),
+        client_ip=client_ip(request) if request is not None else None,
+        device=device.device_id if device else None,
+    )
+    try:
+        address: str | None = email_canonical(email)
+    except EmailNotAccepted:
+        address = None
+    if address is None:
+        make_password(password)  # the same hasher work as for an unknown address
+        user = None
+    else:
+        user = authenticate(request, email=address, password=password)
     if not isinstance(user, User):
         raise Unauthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
     password_attempt_succeeded(attempt)
+    return user, device_token_issue(user=user, device_id=device.device_id if device else None)
+
+
+def user_login(*, request: HttpRequest | None, email: str, password: str) -> tuple[User, dict[str, Any]]:
+    """Check the credentials (`user_authenticate`) and open a session.
+
+    Returns the user and `{"access", "refresh", "token_type", "expires_in", "device_token"}`.
+    """
+    user, device_token = user_authenticate(request=request, email=email, password=password)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     user_cache_forget(user.pk)  # an update() sends no signal
-    tokens = auth_session_start(user=user, user_agent=user_agent, ip_address=ip_address)
-    return user, tokens
+    tokens = auth_session_start(
+        user=user,
+        user_agent=request.META.get("HTTP_USER_AGENT", "") if request is not None else "",
+        ip_address=client_ip(request) if request is not None else None,
+    )
+    return user, {**tokens, "device_token": device_token}
 
 
 def user_update(
@@ -150,7 +203,7 @@ def user_update(
     Changing the email needs `current_password` (checked under the account's password-check limit);
     the old address gets a notice and every other session (all but `keep_sid`) ends.
     """
-    new_email = normalize_email(email) if email is not None else None
+    new_email = _canonical_or_400(email) if email is not None else None
     changes_email = new_email is not None and new_email != user.email
     if changes_email:
         if not current_password:
@@ -158,8 +211,8 @@ def user_update(
                 "Changing the email address needs the current password.",
                 errors=[FieldError(attr="current_password", code="required", detail="This field is required.")],
             )
-        _check_current_password(user=user, current_password=current_password)
-        if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+        _check_current_password(user=user, current_password=current_password, sid=keep_sid)
+        if User.objects.filter(email=new_email).exclude(pk=user.pk).exists():
             raise _email_taken()
     old_email = user.email
     fields: list[str] = []
@@ -208,7 +261,7 @@ def user_password_change(*, user: User, current_password: str, new_password: str
 
     Ends every other session and revokes every API key. Returns how many sessions ended.
     """
-    _check_current_password(user=user, current_password=current_password)
+    _check_current_password(user=user, current_password=current_password, sid=keep_sid)
     _validate_password(new_password, user=user, attr="new_password")
     with transaction.atomic():
         user.set_password(new_password)
@@ -225,7 +278,7 @@ def password_reset_request(*, email: str) -> None:
     """
     from ..tasks import password_reset_email_send_task
 
-    address = normalize_email(email)
+    address = email_key(email)
     _on_commit_queue("the password-reset mail", lambda: password_reset_email_send_task.delay(address))
 
 
@@ -251,8 +304,8 @@ def password_reset_email_send(*, email: str) -> bool:
 
     An unknown address gets the same lookup and composition (with a stand-in account), only no mail.
     """
-    address = normalize_email(email)
-    user = User.objects.filter(email__iexact=address, is_active=True).first()
+    address = email_key(email)
+    user = User.objects.filter(email=address, is_active=True).first()
     subject, message = _reset_message(user or User(email=address))
     if user is None:
         return False
@@ -282,3 +335,6 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
         user_credentials_revoke(user=user, reason="password_reset")
+    # The owner proved control of the mailbox: every lockout of the account ends (strangers' guesses
+    # included), and the new password has invalidated every device token.
+    password_attempts_clear(email=user.email)

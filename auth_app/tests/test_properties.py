@@ -220,3 +220,65 @@ def test_property_32_password_hashing(real_password_hashers, password):
     assert check_password(password, encoded)
     assert not check_password(password + "x", encoded)
     assert make_password(password) != encoded  # salted
+
+
+# --- Issue 9 item 3: one canonical email form --------------------------------------------------------
+
+any_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12)
+any_local = st.one_of(st.from_regex(r"[A-Za-z][A-Za-z0-9+_-]{0,10}", fullmatch=True), any_text)
+any_label = st.one_of(
+    st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,8}", fullmatch=True),
+    st.text(alphabet=st.characters(categories=("Ll", "Lu", "Lo")), min_size=1, max_size=8),
+)
+SPELLING_VARIANTS = {
+    "upper": str.upper,
+    "swapcase": str.swapcase,
+    "idna_domain": lambda e: e.split("@")[0] + "@" + e.split("@")[1].encode("idna").decode("ascii").upper(),
+    "spaces": lambda e: f"  {e} ",
+}
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(local=any_local, label=any_label, suffix=st.uuids(), variant=st.sampled_from(sorted(SPELLING_VARIANTS)))
+def test_property_41_one_account_per_canonical_email(local, label, suffix, variant):
+    """Any Unicode address: registration is 201 (stored canonical) or 400, never 500; another spelling with
+    the same canonical form cannot register again (409) and logs in to the same account."""
+    from django.db import transaction
+
+    with transaction.atomic():  # every example starts from an empty table (hypothesis repeats values)
+        _check_one_account_per_canonical_email(local, label, suffix, variant)
+        transaction.set_rollback(True)
+
+
+def _check_one_account_per_canonical_email(local, label, suffix, variant):
+    from hypothesis import assume
+
+    from auth_app._utils import EmailNotAccepted, email_canonical
+
+    email = f"{local}@{label}{suffix.hex[:8]}.example"
+    password = "Pw-" + suffix.hex
+    client = APIClient()
+    first = client.post(f"{API}/register", {"email": email, "password": password}, format="json")
+    assert first.status_code in (201, 400), first.content
+    try:
+        canonical: str | None = email_canonical(email)
+    except EmailNotAccepted:
+        canonical = None
+    if first.status_code == 400:
+        assert not User.objects.filter(email__in=[email, canonical or email]).exists()
+        return
+    assert canonical is not None
+    assert first.json()["user"]["email"] == canonical
+    assert canonical.isascii() and canonical == canonical.lower() == email_canonical(canonical)
+    try:
+        other = SPELLING_VARIANTS[variant](email)
+        assume(email_canonical(other) == canonical)
+    except (EmailNotAccepted, UnicodeError):
+        assume(False)
+    again = client.post(f"{API}/register", {"email": other, "password": password}, format="json")
+    assert again.status_code in (409, 400), again.content  # 400 only when EmailField refuses the spelling
+    login = client.post(f"{API}/login", {"email": other, "password": password}, format="json")
+    if again.status_code == 409:
+        assert login.status_code == 200, login.content
+        assert token_decode(login.json()["access"], expected_type="access").sub == first.json()["user"]["id"]
+    assert User.objects.filter(email=canonical).count() == 1

@@ -92,9 +92,10 @@ async def test_anonymous_socket_times_out_with_4401(settings):
 
 
 @pytest.mark.parametrize("frame", ["[" * 100_000 + "]" * 100_000, '{"type": "auth", "token": "\\ud800"}'])
-async def test_deeply_nested_or_unencodable_frames_close_4400(frame):
-    communicator = WebsocketCommunicator(application, "/ws/echo")
-    await communicator.connect()
+async def test_deeply_nested_or_unencodable_frames_close_4400(frame, user, settings):
+    # After authentication (before it, frames this large are refused unparsed: test_ws_limits.py).
+    settings.WS_MAX_MESSAGE_BYTES = 1_000_000
+    communicator = await _ready_socket((await _start_session(user))["access"])
     await communicator.send_to(text_data=frame)
     assert (await communicator.receive_output(timeout=5))["code"] == CLOSE_BAD_MESSAGE
 
@@ -107,7 +108,7 @@ async def test_messages_before_auth_and_malformed_messages_close(user):
 
     communicator = WebsocketCommunicator(application, "/ws/echo")
     await communicator.connect()
-    await communicator.send_to(text_data="{not json")
+    await communicator.send_to(text_data='{"type": "auth" not json')
     assert (await communicator.receive_output())["code"] == CLOSE_BAD_MESSAGE
 
     communicator = WebsocketCommunicator(application, "/ws/echo")

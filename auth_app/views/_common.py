@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiExample
 from rest_framework.request import Request
 
-from common.ratelimit import client_ip
+from common.net import client_ip
 
 TAGS = ["auth"]
 # Security requirement of operations that only a Bearer access token may call (not API keys or cookies).
@@ -23,6 +23,7 @@ EXAMPLE_USER = {
     "created_at": "2026-01-01T12:00:00Z",
     "updated_at": "2026-01-01T12:00:00Z",
 }
+EXAMPLE_DEVICE_TOKEN = "eyJ1IjoiN2QwZjRiNGUiLCJkIjoiYzNmOSIsImYiOiI5YTFiIn0:1vKc2x:c2lnbmF0dXJl"  # noqa: S105 - a documentation example
 EXAMPLE_TOKENS = {"access": EXAMPLE_ACCESS, "refresh": EXAMPLE_REFRESH, "token_type": "Bearer", "expires_in": 900}
 
 

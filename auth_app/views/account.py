@@ -35,7 +35,7 @@ class MeView(APIView):
         examples=[example("Account", EXAMPLE_USER, status="200")],
     )
     def get(self, request: Request) -> Response:
-        return Response(UserSerializer(request.user).data)  # type: ignore[arg-type]
+        return Response(UserSerializer(request.user).data)
 
     @extend_schema(
         tags=TAGS,
@@ -45,14 +45,18 @@ class MeView(APIView):
             "Changes `name` and/or `email` (unique without regard to case). Changing `email` needs "
             "`current_password` (wrong guesses count towards the account's login lockout); the old address "
             "gets a notice and every other session ends. The password is never changed here (sending "
-            "`password` is a 400); use `POST /api/v1/auth/password/change`. Needs a Bearer token."
+            "`password` is a 400); use `POST /api/v1/auth/password/change`. Needs a Bearer token. A request "
+            "that sends `email` draws on the same per-IP budget as registration (`AUTH_REGISTER_RATE_PER_IP`), "
+            "since both can tell whether an address is registered."
         ),
         request=UserUpdateSerializer,
         responses={
             200: UserSerializer,
             400: OpenApiResponse(description="`validation_error` (e.g. no `current_password`) or `wrong_password`."),
             409: OpenApiResponse(description="`email_taken`: another account has this address."),
-            429: OpenApiResponse(description="`rate_limited`: too many wrong passwords for the account."),
+            429: OpenApiResponse(
+                description="`rate_limited`: too many wrong passwords, or too many email changes from the IP."
+            ),
         },
         examples=[
             example("Rename", {"name": "Ada King"}, request=True),
@@ -67,6 +71,9 @@ class MeView(APIView):
     def patch(self, request: Request) -> Response:
         serializer = UserUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        if "email" in serializer.validated_data:
+            # 409 `email_taken` tells whether an address is registered, like registration does: the same budget.
+            throttles.throttle_ip(request._request, policy="register", rate_setting="AUTH_REGISTER_RATE_PER_IP")
         claims = bearer_claims(request)
         user = services.user_update(
             user=request.user,  # type: ignore[arg-type]

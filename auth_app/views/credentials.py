@@ -12,6 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.http import no_store
+
 from .. import selectors, services
 from ..authentication import JWTAuthentication
 from ..models import ApiKey, AuthSession
@@ -126,7 +128,7 @@ class ApiKeyListView(ListCreateAPIView[ApiKey]):
         serializer.is_valid(raise_exception=True)
         key, raw = services.api_key_create(user=request.user, **serializer.validated_data)  # type: ignore[arg-type]
         body = {**ApiKeySerializer(key).data, "key": raw}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return no_store(Response(body, status=status.HTTP_201_CREATED))  # type: ignore[return-value]
 
 
 class ApiKeyDetailView(APIView):

@@ -10,11 +10,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import Unauthenticated
+from common.http import NoStoreMixin
 
 from .. import services, throttles
 from ..authentication import JWTAuthentication
+from ..devices import DEVICE_HEADER, device_cookie_set
 from ..permissions import IsBearerAuthenticated, bearer_claims
 from ..serializers import (
+    LoginResponseSerializer,
     LoginSerializer,
     LogoutSerializer,
     RefreshSerializer,
@@ -23,12 +26,12 @@ from ..serializers import (
     TokenPairSerializer,
     UserSerializer,
 )
-from ._common import EXAMPLE_REFRESH, EXAMPLE_TOKENS, EXAMPLE_USER, TAGS, client_meta, example
+from ._common import EXAMPLE_DEVICE_TOKEN, EXAMPLE_REFRESH, EXAMPLE_TOKENS, EXAMPLE_USER, TAGS, client_meta, example
 
 CREDENTIALS_CHALLENGE = 'Bearer realm="api"'
 
 
-class RegisterView(APIView):
+class RegisterView(NoStoreMixin, APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
@@ -61,7 +64,7 @@ class RegisterView(APIView):
         return Response({**tokens, "user": UserSerializer(user).data}, status=status.HTTP_201_CREATED)
 
 
-class LoginView(APIView):
+class LoginView(NoStoreMixin, APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
@@ -73,12 +76,18 @@ class LoginView(APIView):
             "`invalid_credentials`, whether or not the account exists. Each attempt is counted against the "
             "account before the password is checked (a successful one is given back): after "
             "`AUTH_LOGIN_FAILURES_PER_ACCOUNT` failures (default 5 per 5 minutes, parallel attempts included) "
-            "the account's logins are 429 until the window ends, even with the right password; "
-            "`AUTH_LOGIN_RATE_PER_IP` (default 10 per minute) limits each client IP."
+            "logins for the account from clients without its device token are 429 until the window ends, "
+            "even with the right password; `AUTH_LOGIN_FAILURES_PER_ACCOUNT_IP` limits each (account, IP) "
+            "and `AUTH_LOGIN_RATE_PER_IP` (default 10 per minute) each client IP.\n\n"
+            "**Device token**: a successful login returns `device_token` (and sets the HttpOnly cookie "
+            f"`auth_device`). Send it back in the `{DEVICE_HEADER}` header (or the cookie) on later logins "
+            "of the same account: that client is then exempt from the account-wide lockout (strangers' "
+            "failures cannot keep it out) and limited per device instead (`AUTH_LOGIN_FAILURES_PER_DEVICE`). "
+            "A new password invalidates every device token of the account."
         ),
         request=LoginSerializer,
         responses={
-            200: TokenPairSerializer,
+            200: LoginResponseSerializer,
             401: OpenApiResponse(description="`invalid_credentials`: wrong email or password."),
             429: OpenApiResponse(description="`rate_limited`: too many attempts for the account or from the IP."),
         },
@@ -86,24 +95,23 @@ class LoginView(APIView):
             example(
                 "Credentials", {"email": "ada@example.com", "password": "correct-horse-battery-staple"}, request=True
             ),
-            example("Token pair", EXAMPLE_TOKENS, status="200"),
+            example("Token pair", {**EXAMPLE_TOKENS, "device_token": EXAMPLE_DEVICE_TOKEN}, status="200"),
         ],
     )
     def post(self, request: Request) -> Response:
-        throttles.throttle_ip(request._request, policy="login-ip", rate_setting="AUTH_LOGIN_RATE_PER_IP")
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            _user, tokens = services.user_login(
-                request=request._request, **serializer.validated_data, **client_meta(request)
-            )
+            _user, tokens = services.user_login(request=request._request, **serializer.validated_data)
         except Unauthenticated as exc:
             exc.headers.setdefault("WWW-Authenticate", CREDENTIALS_CHALLENGE)
             raise
-        return Response(tokens)
+        response = Response(tokens)
+        device_cookie_set(response, tokens["device_token"])
+        return response
 
 
-class RefreshView(APIView):
+class RefreshView(NoStoreMixin, APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 

@@ -15,6 +15,7 @@ from .exceptions import (
     ValidationFailed,
 )
 from .handlers import (
+    as_service_unavailable,
     bad_request,
     csrf_failure,
     drf_exception_handler,
@@ -36,6 +37,7 @@ __all__ = [
     "ServiceUnavailable",
     "Unauthenticated",
     "ValidationFailed",
+    "as_service_unavailable",
     "bad_request",
     "csrf_failure",
     "drf_exception_handler",

@@ -67,6 +67,16 @@ class RateLimited(ApplicationError):
 
 
 class ServiceUnavailable(ApplicationError):
+    """A backend (database, cache) is unreachable. Carries `Retry-After`
+    (SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS) unless the raiser gives its own."""
+
     status = 503
     code = "service_unavailable"
     default_detail = "A service this request needs is unavailable; retry later."
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        if "Retry-After" not in self.headers:
+            from django.conf import settings
+
+            self.headers["Retry-After"] = str(int(getattr(settings, "SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS", 5)))

@@ -14,7 +14,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from .exceptions import ApplicationError
+from .exceptions import ApplicationError, ServiceUnavailable
 from .problems import PROBLEM_CONTENT_TYPE, FieldError, problem_body, problem_response
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,33 @@ def _problem_drf_response(
     return response
 
 
+def _unavailable_types() -> tuple[type[BaseException], ...]:
+    from django.db import InterfaceError, OperationalError
+
+    types: list[type[BaseException]] = [OperationalError, InterfaceError]
+    try:  # psycopg is absent in an embedded-only install
+        import psycopg
+        import psycopg_pool
+    except ImportError:
+        pass
+    else:
+        types += [psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout]
+    return tuple(types)
+
+
+def as_service_unavailable(exc: BaseException) -> ServiceUnavailable | None:
+    """A 503 `service_unavailable` (with Retry-After) when `exc` says the database is unreachable.
+
+    django.db's OperationalError/InterfaceError (what Django raises for psycopg's, a pool timeout
+    included, and for SQLite's "database is locked") and psycopg's own, should one escape Django's
+    wrapper. Anything else: None.
+    """
+    if not isinstance(exc, _unavailable_types()):
+        return None
+    logger.warning("database unavailable: %s", type(exc).__name__, exc_info=exc)
+    return ServiceUnavailable("The database is unavailable; retry later.")
+
+
 def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: map every known exception to problem+json; let unknown ones reach handler500."""
     response = _drf_problem(exc)
@@ -94,6 +121,7 @@ def _render_as_json(context: dict[str, Any]) -> None:
 
 
 def _drf_problem(exc: Exception) -> Response | None:
+    exc = as_service_unavailable(exc) or exc
     if isinstance(exc, ApplicationError):
         return _problem_drf_response(exc.status, exc.code, exc.detail, exc.errors, exc.headers, exc.extra)
     if isinstance(exc, Ratelimited):  # django-ratelimit's block=True; it subclasses PermissionDenied

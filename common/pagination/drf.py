@@ -12,6 +12,8 @@ from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.strict import query_param
+
 from .keyset import CURSOR_PARAM, LIMIT_PARAM, SORT_PARAM, OrderingFields, Page, _fields_map, keyset_page
 
 
@@ -39,9 +41,10 @@ class KeysetPagination(BasePagination):
         params = request.query_params
         self.page = keyset_page(
             queryset,
-            sort=params.get(SORT_PARAM),
-            limit=params.get(LIMIT_PARAM),
-            cursor=params.get(CURSOR_PARAM),
+            # Present means given once and not empty (`?sort=` is 400, not the default).
+            sort=query_param(params, SORT_PARAM, problem_code="invalid_sort"),
+            limit=query_param(params, LIMIT_PARAM, problem_code="invalid_limit"),
+            cursor=query_param(params, CURSOR_PARAM, problem_code="invalid_cursor"),
             ordering_fields=ordering_fields,
             default_ordering=default_ordering,
         )

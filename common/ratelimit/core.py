@@ -14,6 +14,7 @@ from django_ratelimit.core import _split_rate, get_usage
 
 from ..errors import RateLimited
 from ..middleware import resolve_request
+from ..net import client_ip
 from .principal import request_principal
 
 logger = logging.getLogger(__name__)
@@ -50,29 +51,7 @@ class Policy:
     key: KeySpec = "ip"
 
 
-# --- Client identity ------------------------------------------------------------------------------
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client's IP address.
-
-    REMOTE_ADDR, unless `TRUSTED_PROXY_COUNT` (N) > 0 says N reverse proxies each append the address
-    they saw to X-Forwarded-For: then the N-th entry from the right is the client (entries further
-    left are whatever the client sent and are not trusted). Fewer entries than proxies (a request
-    that did not pass through all of them) or a malformed entry fall back to REMOTE_ADDR.
-    Also the `RATELIMIT_IP_META_KEY` of django-ratelimit, so its `key="ip"` agrees with ours.
-    """
-    remote = request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - a unix-socket peer has no address
-    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
-    if proxies > 0:
-        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-        if len(hops) >= proxies:
-            candidate = hops[-proxies]
-            try:
-                return str(ipaddress.ip_address(candidate))
-            except ValueError:
-                pass
-    return remote
+# --- Client identity (common.net.client_ip, re-exported here) ---------------------------------------
 
 
 def _ip_key(group: str, request: HttpRequest) -> str:

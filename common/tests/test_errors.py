@@ -79,15 +79,7 @@ def test_method_not_allowed_plain_django_view_keeps_allow(client):
     assert response["Allow"] == "GET" and "DELETE" in body["detail"]
 
 
-def test_body_over_the_limit_is_413(client, settings):
-    settings.API_MAX_BODY_BYTES = 64
-    response = client.post("/api/v1/test/ping", {"x": "y" * 100}, "application/json")
-    assert_problem(response, 413, "payload_too_large")
-    assert client.post("/api/v1/test/ping", {"x": "y"}, "application/json").status_code == 200
-
-
-def test_non_numeric_content_length_is_400(client):
-    assert_problem(client.get("/api/v1/test/ping", CONTENT_LENGTH="lots"), 400, "bad_request")
+# Body limits (413, a non-numeric Content-Length) are refused before Django: test_asgi_guard.py, test_wsgi_guard.py.
 
 
 def test_unsupported_media_type_is_415(client):
@@ -175,3 +167,35 @@ def test_django_ratelimit_blocks_are_429_not_403(rf):
     body = json.loads(plain.content)
     assert plain.status_code == 429 and body["code"] == "rate_limited"
     assert plain["Retry-After"] == "60"
+
+
+# --- an unreachable database: 503 service_unavailable with Retry-After, from DRF and plain views ---------
+
+
+@pytest.mark.parametrize("error", ["django", "psycopg", "pool"])
+def test_the_drf_handler_maps_database_errors_to_503(error):
+    from django.db import OperationalError
+    from psycopg import OperationalError as PsycopgOperationalError
+    from psycopg_pool import PoolTimeout
+
+    from common.errors import drf_exception_handler
+
+    exc = {"django": OperationalError, "psycopg": PsycopgOperationalError, "pool": PoolTimeout}[error]("down")
+    response = drf_exception_handler(exc, {})
+
+    assert response is not None and response.status_code == 503
+    assert response.data["code"] == "service_unavailable" and response["Retry-After"] == "5"
+
+
+def test_other_exceptions_stay_unknown_to_the_drf_handler():
+    from common.errors import drf_exception_handler
+
+    assert drf_exception_handler(RuntimeError("bug"), {}) is None
+
+
+@pytest.mark.parametrize("path", ["/api/v1/test/db-down", "/api/v1/test/django-db-down"])
+def test_a_view_that_loses_the_database_is_503(raw_client, path, settings):
+    settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = 7
+    response = raw_client.get(path)
+    assert_problem(response, 503, "service_unavailable")
+    assert response["Retry-After"] == "7"

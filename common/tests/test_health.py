@@ -8,10 +8,7 @@ import asyncio
 import json
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
 from urllib.request import urlopen
@@ -19,7 +16,8 @@ from urllib.request import urlopen
 import pytest
 from django.test import override_settings
 
-CLOSED = "127.0.0.1:1"
+from .servers import CLOSED, running_server
+
 CHECK_NAMES = {"database", "cache", "channel_layer", "broker"}
 USING_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 USING_REDIS = bool(os.environ.get("REDIS_URL"))
@@ -258,49 +256,16 @@ async def test_readiness_returns_every_pooled_connection(async_client):
 # --- end to end: a real ASGI server whose database is down ------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def server_with_everything_down(tmp_path) -> Iterator[str]:
-    port = free_port()
+def server_with_everything_down() -> Iterator[str]:
     env = {
-        **os.environ,
         "DATABASE_URL": f"postgres://postgres@{CLOSED}/unreachable",
         "REDIS_URL": f"redis://{CLOSED}/0",
         "DB_POOL_TIMEOUT": "1",
         "HEALTH_CHECK_TIMEOUT": "1",
-        "SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdef",
-        "LOG_LEVEL": "ERROR",
     }
-    command = [
-        str(Path(sys.executable).with_name("uvicorn")),
-        "config.asgi:application",
-        "--host=127.0.0.1",
-        f"--port={port}",
-        "--lifespan=off",
-        "--log-level=info",
-        "--no-access-log",
-    ]
-    root = Path(__file__).resolve().parents[2]
-    process = subprocess.Popen(command, cwd=root, env=env, stderr=subprocess.PIPE, text=True)  # noqa: S603
-    try:
-        assert process.stderr is not None
-        for line in process.stderr:  # uvicorn announces the bound socket once it accepts connections
-            if "Uvicorn running on" in line:
-                break
-        else:
-            pytest.fail(f"uvicorn exited with {process.wait()} before listening")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with running_server(env) as base:
+        yield base
 
 
 def test_a_real_server_names_a_down_database(server_with_everything_down):

@@ -14,6 +14,14 @@ GENERATED = re.compile(r"^[0-9a-f]{32}$")
 
 
 @pytest.fixture
+def asgi_application():
+    """config.asgi's application, imported before `json_log` adds its handler (django.setup() configures logging)."""
+    from config.asgi import application
+
+    return application
+
+
+@pytest.fixture
 def json_log():
     """Collects the JSON lines that the platform formatter writes for every logger."""
     stream = io.StringIO()
@@ -86,3 +94,18 @@ def test_formatter_handles_exceptions_and_odd_extras():
     assert line["message"] == "failed job" and line["request_id"] == "outside"
     assert "RuntimeError: boom" in line["exc_info"]
     assert line["thing"].startswith("<object object")
+
+
+@pytest.mark.parametrize(("proxies", "expected"), [(0, "192.0.2.44"), (1, "203.0.113.9")])
+async def test_log_lines_carry_the_client_ip_of_the_request(asgi_application, json_log, settings, proxies, expected):
+    from .asgi_driver import exchange, http_scope
+
+    settings.TRUSTED_PROXY_COUNT = proxies
+    scope = http_scope(
+        "/api/v1/test/log", method="GET", client="192.0.2.44", headers=[("x-forwarded-for", "203.0.113.9")]
+    )
+
+    assert (await exchange(asgi_application, scope)).status == 200
+
+    (line,) = [line for line in json_log() if line["logger"] == "common.tests.views"]
+    assert line["client_ip"] == expected

@@ -1,10 +1,11 @@
-"""The seed plan's numbered properties owned by common/ (07, 31, 33, 35)."""
+"""The seed plan's numbered properties owned by common/ (07, 31, 33, 35), and 36 (issue 8)."""
 
 import datetime as dt
+import json
 
 import pytest
 from django.contrib.auth import get_user_model
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -282,3 +283,57 @@ def test_property_33_cors_enforcement(client, settings, origin, credentials, pat
 
         needed = set(rate_limit_headers(Usage(limit=1, window=1, count=2, reset=1), "p")) | {"X-Request-ID"}
         assert {name.lower() for name in needed} <= exposed
+
+
+# --- Property 36 (issue 8): the body guard reads at most one message past the limit --------------------
+
+
+@pytest.mark.urls("common.tests.urls")
+@hsettings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=700), min_size=1, max_size=12),
+    limit=st.integers(min_value=0, max_value=3000),
+    declared=st.booleans(),
+)
+@example(sizes=[65], limit=64, declared=True)  # one byte over, by length and chunked
+@example(sizes=[30, 35], limit=64, declared=False)
+@example(sizes=[64], limit=64, declared=True)  # exactly the limit passes
+def test_property_36_body_guard_reads_at_most_one_message_past_the_limit(settings, sizes, limit, declared):
+    """Any body, split any way, framed by length or chunked: refused with 413 iff it is over the limit,
+    without reading a declared body at all and at most one message past the limit of a chunked one;
+    otherwise the application gets exactly the body, with a Content-Length."""
+    import asyncio
+
+    from common.asgi import RequestGuard
+
+    from .asgi_driver import exchange, http_scope
+
+    settings.API_MAX_BODY_BYTES = limit
+    chunks = [bytes([65 + n % 26]) * size for n, size in enumerate(sizes)]
+    body = b"".join(chunks)
+    seen: dict[str, bytes] = {}
+
+    async def app(scope, receive, send):
+        data = b""
+        while True:
+            message = await receive()
+            data += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        seen["body"], seen["length"] = data, dict(scope["headers"]).get(b"content-length", b"")
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    framing = ("content-length", str(len(body))) if declared else ("transfer-encoding", "chunked")
+    result = asyncio.run(exchange(RequestGuard(app), http_scope("/api/v1/x", headers=[framing]), chunks))
+
+    if len(body) > limit:
+        assert result.status == 413 and json.loads(result.body)["code"] == "payload_too_large"
+        assert "body" not in seen
+        if declared:
+            assert result.received == 0
+        else:
+            assert result.received - len(chunks[result.messages - 1]) <= limit  # stopped at the message that passed it
+    else:
+        assert result.status == 204
+        assert seen["body"] == body and seen["length"] == str(len(body)).encode()

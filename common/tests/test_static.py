@@ -91,5 +91,6 @@ def test_the_project_entry_points_wrap_django():
 
     from config import asgi, wsgi
 
-    assert isinstance(wsgi.application, ServeStatic)
-    assert isinstance(asgi.application.application_mapping["http"], ServeStaticASGI)
+    # Behind the body-limit guard (common.asgi / common.wsgi), in front of Django.
+    assert isinstance(wsgi.application.app, ServeStatic)
+    assert isinstance(asgi.application.application_mapping["http"].app, ServeStaticASGI)

@@ -6,6 +6,7 @@ import uuid
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import SuspiciousOperation
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views.decorators.http import require_GET
@@ -109,6 +110,20 @@ class Conflicting(APIView):
         raise ValidationFailed(errors=[FieldError(attr="email", code="invalid", detail="Enter a valid email.")])
 
 
+class DatabaseDown(APIView):
+    """A DRF view whose database is unreachable."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+
+    def get(self, request: Request) -> Response:
+        raise OperationalError("connection failed: Connection refused")
+
+
+def django_database_down(request: HttpRequest) -> HttpResponse:
+    raise OperationalError("couldn't get a connection after 2.00 sec")
+
+
 def django_boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("a bug in a plain Django view")
 
@@ -147,6 +162,8 @@ urlpatterns = [
     path("api/v1/test/boom", Boom.as_view(), name="test-boom"),
     path("api/v1/test/conflict", Conflicting.as_view(), name="test-conflict"),
     path("api/v1/test/django-boom", django_boom, name="test-django-boom"),
+    path("api/v1/test/db-down", DatabaseDown.as_view(), name="test-db-down"),
+    path("api/v1/test/django-db-down", django_database_down, name="test-django-db-down"),
     path("api/v1/test/django-get-only", django_get_only, name="test-django-get-only"),
     path("api/v1/test/django-form", django_form, name="test-django-form"),
     path("api/v1/test/django-not-found", django_not_found, name="test-django-not-found"),

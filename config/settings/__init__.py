@@ -9,3 +9,5 @@ and one import line (docs/adding-an-app.md).
 from config.settings.auth import *  # noqa: F403
 from config.settings.base import *  # noqa: F403
 from config.settings.notifications import *  # noqa: F403
+from config.settings.outbound import *  # noqa: F403
+from config.settings.serving import *  # noqa: F403

@@ -18,6 +18,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The browser sign-in page (Django session) for any user; pages of our own redirect there with ?next=.
+LOGIN_URL = "/accounts/login"
+LOGIN_REDIRECT_URL = "/accounts/login"  # without a (safe) `next`, the page shows who is signed in
+LOGOUT_REDIRECT_URL = "/accounts/login"
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
 JWT_ISSUER = env.str("JWT_ISSUER", default="api-platform")
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="api-platform")
@@ -30,6 +34,10 @@ AUTH_PASSWORD_MAX_LENGTH = env_int("AUTH_PASSWORD_MAX_LENGTH", 4096)
 # Abuse controls (django-ratelimit counters on the default cache). Rates are "<count>/<period>", e.g. 5/5m.
 AUTH_RATE_LIMIT_ENABLED = env.bool("AUTH_RATE_LIMIT_ENABLED", default=env.bool("RATE_LIMIT_ENABLED", default=True))
 AUTH_LOGIN_FAILURES_PER_ACCOUNT = env_rate("AUTH_LOGIN_FAILURES_PER_ACCOUNT", "5/5m")
+AUTH_LOGIN_FAILURES_PER_ACCOUNT_IP = env_rate("AUTH_LOGIN_FAILURES_PER_ACCOUNT_IP", "5/5m")
+AUTH_LOGIN_FAILURES_PER_DEVICE = env_rate("AUTH_LOGIN_FAILURES_PER_DEVICE", "5/5m")
+# Device tokens ("this client logged in as this account before"; exempt from the account lockout).
+AUTH_DEVICE_TOKEN_TTL = timedelta(seconds=env_int("AUTH_DEVICE_TOKEN_TTL_SECONDS", 180 * 24 * 3600))
 AUTH_LOGIN_RATE_PER_IP = env_rate("AUTH_LOGIN_RATE_PER_IP", "10/m")
 AUTH_REGISTER_RATE_PER_IP = env_rate("AUTH_REGISTER_RATE_PER_IP", "10/h")
 AUTH_PASSWORD_RESET_RATE_PER_IP = env_rate("AUTH_PASSWORD_RESET_RATE_PER_IP", "5/15m")

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env, env_int, env_rate, env_seconds, env_url
+from config.env import env, env_int, env_rate, env_seconds, env_url, private_file_create
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = BASE_DIR / "var"
@@ -36,7 +36,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "auth_app.apps.PlatformAdminConfig",  # django.contrib.admin; its login shares the API login limits
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -64,7 +64,6 @@ MIDDLEWARE = [
     "common.middleware.ProblemDetailsMiddleware",
     "common.django_middleware.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "common.middleware.RequestSizeLimitMiddleware",
     "common.ratelimit.RateLimitMiddleware",
     "common.django_middleware.SessionMiddleware",
     "common.django_middleware.CommonMiddleware",
@@ -99,7 +98,8 @@ DATABASE_URL = env_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}", ("
 EMBEDDED_DATABASE = DATABASE_URL.startswith("sqlite")
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if EMBEDDED_DATABASE:
-    VAR_DIR.mkdir(exist_ok=True)
+    VAR_DIR.mkdir(mode=0o700, exist_ok=True)
+    private_file_create(DATABASES["default"]["NAME"])  # 0600 before SQLite creates it with the umask's mode
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the one writer; the busy timeout waits instead of failing.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -109,11 +109,15 @@ if EMBEDDED_DATABASE:
 else:
     # psycopg 3's pool is shared by the ASGI thread pool; CONN_MAX_AGE must stay 0 with a pool.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # An unreachable database must cost a request about HEALTH_CHECK_TIMEOUT and a 503, not a long
+    # wait and a 500: a request waits DB_POOL_TIMEOUT for a connection, a new connection
+    # DB_CONNECT_TIMEOUT to be made (common/errors maps the failure to 503 service_unavailable).
     DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 2),
         "pool": {
             "min_size": env_int("DB_POOL_MIN_SIZE", 2, minimum=0),
             "max_size": env_int("DB_POOL_MAX_SIZE", 20),
-            "timeout": env_seconds("DB_POOL_TIMEOUT", 10.0),
+            "timeout": env_seconds("DB_POOL_TIMEOUT", 2.0),
         },
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -180,6 +184,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Row-first jobs (common/jobs.py): a `processing` row whose worker has been silent this long is taken
+# over (default: the task time limit plus a minute); `queued` rows this far past due are re-queued by
+# the sweeper, which runs every JOBS_SWEEP_INTERVAL_SECONDS and sends at most JOBS_SWEEP_BATCH_SIZE per model.
+JOBS_LEASE_SECONDS = env_int("JOBS_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 60)
+JOBS_SWEEP_AFTER_SECONDS = env_int("JOBS_SWEEP_AFTER_SECONDS", 120)
+JOBS_SWEEP_INTERVAL_SECONDS = env_int("JOBS_SWEEP_INTERVAL_SECONDS", 60)
+JOBS_SWEEP_BATCH_SIZE = env_int("JOBS_SWEEP_BATCH_SIZE", 500)
+CELERY_BEAT_SCHEDULE["common-jobs-sweep"] = {
+    "task": "common.tasks.jobs_sweep_task",
+    "schedule": float(JOBS_SWEEP_INTERVAL_SECONDS),
+}
 
 
 EMAIL_BACKEND = env.str(
@@ -209,11 +224,8 @@ REST_FRAMEWORK = {
         "common.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "common.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only (a form encoding is 415); a view that takes a file upload names MultiPartParser itself.
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.KeysetPagination",
     "PAGE_SIZE": 20,
@@ -284,10 +296,14 @@ RATE_LIMIT_PRINCIPAL_RESOLVER = env.str(
 # How many reverse proxies append to X-Forwarded-For in front of the app; 0 trusts only REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_IP_META_KEY = "common.ratelimit.client_ip"
+RATELIMIT_IP_META_KEY = "common.net.client_ip"
 RATELIMIT_VIEW = "common.errors.ratelimited_view"
 # Embedded mode is a single process, so the local-memory cache is a correct (if unshared) counter.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"] if EMBEDDED_REDIS else []
+# Publishing to the channel layer (common.channels): at most this many group sends in flight per
+# publish (the layer's Redis pool holds 100 connections), each given this long before it counts as lost.
+CHANNEL_PUSH_CONCURRENCY = env_int("CHANNEL_PUSH_CONCURRENCY", 32)
+CHANNEL_PUSH_TIMEOUT_SECONDS = env_seconds("CHANNEL_PUSH_TIMEOUT_SECONDS", 2.0)
 HEALTH_CHECK_TIMEOUT = env_seconds("HEALTH_CHECK_TIMEOUT", 2.0)
 
 # --- HTTP security --------------------------------------------------------------------------------
@@ -301,6 +317,7 @@ CORS_ALLOW_HEADERS = (
     "idempotency-key",
     "last-event-id",
     "x-api-key",
+    "x-device-token",
     "x-request-id",
 )
 CORS_EXPOSE_HEADERS = [
@@ -369,5 +386,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request's URL at INFO; outbound URLs are user-supplied and may carry tokens
+        # in the query string (common.outbound). Callers record what they need on their attempt rows.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

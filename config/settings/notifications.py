@@ -22,10 +22,6 @@ NOTIFICATIONS_SSE_RETRY_MS = env_int("NOTIFICATIONS_SSE_RETRY_MS", 3000)
 # SSE: messages buffered per stream for a client that stops reading; one more ends the stream with
 # `slow_consumer` (the client reconnects with Last-Event-ID and the database replays the rest).
 NOTIFICATIONS_SSE_MAX_PENDING = env_int("NOTIFICATIONS_SSE_MAX_PENDING", 256)
-# Publishing: at most this many group sends in flight per publish (the layer's Redis pool holds 100
-# connections), each given this many seconds before it counts as lost (the client catches up).
-NOTIFICATIONS_PUSH_CONCURRENCY = env_int("NOTIFICATIONS_PUSH_CONCURRENCY", 32)
-NOTIFICATIONS_PUSH_TIMEOUT_SECONDS = env_seconds("NOTIFICATIONS_PUSH_TIMEOUT_SECONDS", 2.0)
 # WebSocket: besides the entry count, a byte budget for the outgoing queue (0 = no byte limit), and
 # how long the consumer waits for a 4008 close to be written (the close stays queued after that).
 NOTIFICATIONS_WS_MAX_PENDING_BYTES = env_int("NOTIFICATIONS_WS_MAX_PENDING_BYTES", 1024 * 1024)

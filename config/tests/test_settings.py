@@ -282,3 +282,44 @@ def test_auth_settings_accept_a_zero_grace_and_fractional_ws_timeout():
     loaded = load_settings(SECRET_KEY=KEY, JWT_REFRESH_REUSE_GRACE_SECONDS="0", WS_AUTH_TIMEOUT_SECONDS="0.5")
     assert loaded.JWT_REFRESH_REUSE_GRACE.total_seconds() == 0
     assert loaded.WS_AUTH_TIMEOUT_SECONDS == 0.5
+
+
+def test_serving_limits_have_their_documented_defaults():
+    loaded = load_settings(SECRET_KEY=KEY, DATABASE_URL="postgres://u@db.invalid:5432/x")
+    options = loaded.DATABASES["default"]["OPTIONS"]
+    # An unreachable database costs a request ~HEALTH_CHECK_TIMEOUT and a 503, not a 10 s wait.
+    assert options["pool"]["timeout"] == loaded.HEALTH_CHECK_TIMEOUT == 2.0
+    assert options["connect_timeout"] == 2
+    assert loaded.WS_MAX_MESSAGE_BYTES == 64 * 1024
+    assert loaded.WS_AUTH_MESSAGE_MAX_BYTES == 4096
+    assert (loaded.STREAMS_MAX_PER_USER, loaded.STREAMS_MAX_PER_IP, loaded.STREAMS_LEASE_SECONDS) == (20, 100, 90.0)
+    assert loaded.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS == 5
+    assert "common.middleware.RequestSizeLimitMiddleware" not in loaded.MIDDLEWARE  # refused before Django now
+
+
+def test_outbound_defaults_and_allowed_private_hosts():
+    defaults = load_settings(SECRET_KEY=KEY)
+    assert (
+        defaults.OUTBOUND_CONNECT_TIMEOUT_SECONDS,
+        defaults.OUTBOUND_READ_TIMEOUT_SECONDS,
+        defaults.OUTBOUND_MAX_RESPONSE_BYTES,
+        defaults.OUTBOUND_ALLOWED_PRIVATE_HOSTS,
+    ) == (3.0, 10.0, 65536, [])
+    loaded = load_settings(SECRET_KEY=KEY, OUTBOUND_ALLOWED_PRIVATE_HOSTS="127.0.0.1,10.0.0.0/8,receiver.internal,::1")
+    assert loaded.OUTBOUND_ALLOWED_PRIVATE_HOSTS == ["127.0.0.1", "10.0.0.0/8", "receiver.internal", "::1"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OUTBOUND_ALLOWED_PRIVATE_HOSTS", "http://127.0.0.1"),
+        ("OUTBOUND_ALLOWED_PRIVATE_HOSTS", "10.0.0.0/33"),
+        ("OUTBOUND_ALLOWED_PRIVATE_HOSTS", "host name"),
+        ("OUTBOUND_CONNECT_TIMEOUT_SECONDS", "0"),
+        ("OUTBOUND_READ_TIMEOUT_SECONDS", "slow"),
+        ("OUTBOUND_MAX_RESPONSE_BYTES", "0"),
+    ],
+)
+def test_invalid_outbound_settings_fail_naming_the_variable(name, value):
+    with pytest.raises(ImproperlyConfigured, match=name):
+        load_settings(SECRET_KEY=KEY, **{name: value})

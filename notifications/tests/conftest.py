@@ -12,6 +12,7 @@ from notifications import services
 
 WS_PATH = "/ws/notifications"
 ORIGIN = (b"origin", b"http://testserver")
+HOST = (b"host", b"testserver")  # the Origin check compares the origin with the request's own host
 
 
 def ws_client(token: str | None = None, *, application: Any = None, path: str = WS_PATH) -> WebsocketCommunicator:
@@ -21,7 +22,7 @@ def ws_client(token: str | None = None, *, application: Any = None, path: str = 
 
         application = asgi_application
     subprotocols = ["bearer", token] if token else None
-    return WebsocketCommunicator(application, path, headers=[ORIGIN], subprotocols=subprotocols)
+    return WebsocketCommunicator(application, path, headers=[HOST, ORIGIN], subprotocols=subprotocols)
 
 
 async def ws_ready(token: str, **kwargs: Any) -> tuple[WebsocketCommunicator, dict[str, Any]]:

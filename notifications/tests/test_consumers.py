@@ -95,7 +95,7 @@ async def test_dropped_push_is_filled_from_the_database(user, tokens, monkeypatc
 
     communicator, _ = await ws_ready(tokens["user"])
     with monkeypatch.context() as patched:
-        patched.setattr(services_module, "publish_on_commit", lambda outgoing: None)
+        patched.setattr(services_module, "group_send_after_commit", lambda outgoing: None)
         await asend(user_id=user.pk, kind="system.message", title="lost 1")
         await asend(user_id=user.pk, kind="system.message", title="lost 2")
     await asend(user_id=user.pk, kind="system.message", title="arrives")

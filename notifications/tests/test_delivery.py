@@ -54,7 +54,7 @@ async def test_a_dropped_last_push_arrives_with_the_next_ping(user, tokens, sett
     communicator, _ = await ws_ready(tokens["user"])
     await receive_type(communicator, "ping")
     with monkeypatch.context() as patched:  # the push is lost on the way (the layer dropped it)
-        patched.setattr(services, "publish_on_commit", lambda outgoing: None)
+        patched.setattr(services, "group_send_after_commit", lambda outgoing: None)
         await asend(user_id=user.pk, kind="system.message", title="push lost")
     assert (await receive_type(communicator, "notification"))["notification"]["title"] == "push lost"
     await communicator.disconnect()

@@ -12,8 +12,9 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.contrib.auth import get_user_model
 from model_bakery import baker
 
+from common.channels import group_send_bounded
 from notifications import services
-from notifications.push import _send_all, notification_message, user_group
+from notifications.push import notification_message, user_group
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +45,7 @@ async def test_broadcast_to_150_users_reaches_every_channel(settings):
 @pytest.mark.parametrize("layer_class", [RedisPubSubChannelLayer, RedisChannelLayer])
 async def test_a_publish_to_an_unresponsive_redis_gives_up_and_only_logs(settings, caplog, layer_class):
     """A Redis that accepts the connection and never answers: each send stops at the deadline."""
-    settings.NOTIFICATIONS_PUSH_TIMEOUT_SECONDS = 0.2
+    settings.CHANNEL_PUSH_TIMEOUT_SECONDS = 0.2
     connections: list[asyncio.StreamWriter] = []
 
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -55,8 +56,8 @@ async def test_a_publish_to_an_unresponsive_redis_gives_up_and_only_logs(setting
     layer = layer_class(hosts=[{"address": f"redis://127.0.0.1:{port}", "socket_timeout": 60}])
     batch = [(user_group(index), notification_message({"seq": index})) for index in range(3)]
     try:
-        with caplog.at_level(logging.WARNING, logger="notifications.push"):
-            await _send_all(layer, batch)  # returns (no exception) although no send completed
+        with caplog.at_level(logging.WARNING, logger="common.channels"):
+            await group_send_bounded(layer, batch)  # returns (no exception) although no send completed
         assert "3 of 3 group sends failed" in caplog.text
     finally:
         for writer in connections:

@@ -39,6 +39,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
@@ -52,7 +53,7 @@ from notifications.consumers import CLOSE_SLOW_CONSUMER, NotificationConsumer
 from notifications.outbox import Outbox
 from notifications.push import user_group
 
-from .conftest import ORIGIN, WS_PATH, group_members
+from .conftest import WS_PATH, group_members
 
 pytestmark = pytest.mark.django_db(transaction=True)
 logger = logging.getLogger(__name__)
@@ -148,7 +149,8 @@ async def served(settings) -> AsyncIterator[Served]:
 
 
 async def _connect(uri: str, token: str, **kwargs: Any) -> ClientConnection:
-    origin, subprotocols = Origin(ORIGIN[1].decode()), [Subprotocol("bearer"), Subprotocol(token)]
+    # The page's own origin: scheme, host and port of the server (the Origin check compares all three).
+    origin, subprotocols = Origin(f"http://{urlsplit(uri).netloc}"), [Subprotocol("bearer"), Subprotocol(token)]
     client = await connect(uri, origin=origin, subprotocols=subprotocols, **kwargs)
     ready = json.loads(await asyncio.wait_for(client.recv(), WAIT))
     assert ready == {"type": "ready", "last_seq": 0}

@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.test import Client, override_settings
 
+from common.tests.asgi_driver import http_scope
 from notifications import sse
 from notifications.push import user_group
 
@@ -21,21 +22,7 @@ PATH = "/api/v1/notifications/events"
 
 
 def _scope(headers: dict[str, str], query: str = "", method: str = "GET") -> dict[str, Any]:
-    raw = [(b"host", b"testserver"), *((k.lower().encode(), v.encode()) for k, v in headers.items())]
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": PATH,
-        "raw_path": PATH.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": raw,
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    return http_scope(PATH, method=method, headers=list(headers.items()), query=query)
 
 
 class Stream:
@@ -199,7 +186,18 @@ async def test_unauthenticated_is_401_problem(headers):
     assert json.loads(await stream.body())["code"] == "not_authenticated"
 
 
-@pytest.mark.parametrize(("headers", "query"), [({"Last-Event-ID": "x"}, ""), ({}, "after=-1")])
+@pytest.mark.parametrize(
+    ("headers", "query"),
+    [
+        ({"Last-Event-ID": "x"}, ""),
+        ({}, "after=-1"),
+        ({}, "after=%D9%A3"),  # an Arabic-Indic digit three: digits are ASCII (issue 9 item 11)
+        ({"Last-Event-ID": "\u0663".encode().decode("latin-1")}, ""),
+        ({}, "after="),  # present but empty is not "absent"
+        ({}, "after=1&after=2"),
+        ({}, "after=1000000000000000000"),  # past the documented maximum
+    ],
+)
 async def test_bad_position_is_400(access_token, headers, query):
     stream = Stream({"Authorization": f"Bearer {access_token}", **headers}, query=query)
     assert (await stream.open())["status"] == 400

@@ -1,0 +1,74 @@
+"""A real uvicorn process serving config.asgi:application, for tests of what only a real server shows.
+
+`running_server(env=..., args=...)` starts `uvicorn` on a free port of 127.0.0.1 with the flags the
+Makefile uses (`--no-proxy-headers`, `--ws-max-size`), waits until it says it accepts connections,
+yields its base URL and stops it. Dead backends are a closed port (`CLOSED`), never a stopped service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+CLOSED = "127.0.0.1:1"
+ROOT = Path(__file__).resolve().parents[2]
+TEST_SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
+LOG: list[str] = []  # what the servers wrote to stderr after starting (pytest shows it on failure via -rA)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_server(env: Mapping[str, str | None], args: tuple[str, ...] = (), port: int | None = None) -> Iterator[str]:
+    """uvicorn on 127.0.0.1:<port>; `env` entries override the test's environment (None removes one)."""
+    port = port or free_port()
+    environment = {**os.environ, "SECRET_KEY": TEST_SECRET_KEY, "LOG_LEVEL": "ERROR", "DJANGO_READ_DOT_ENV": "false"}
+    for name, value in env.items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
+    command = [
+        str(Path(sys.executable).with_name("uvicorn")),
+        "config.asgi:application",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        "--lifespan=off",
+        "--log-level=info",
+        "--no-access-log",
+        "--no-proxy-headers",
+        f"--ws-max-size={environment.get('WS_MAX_MESSAGE_BYTES', '65536')}",
+        *args,
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=environment, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # uvicorn announces the bound socket once it accepts connections
+            if "Uvicorn running on" in line:
+                break
+        else:
+            pytest.fail(f"uvicorn exited with {process.wait()} before listening")
+        # Keep reading its log so that a chatty server never blocks on a full pipe; kept for failures.
+        threading.Thread(target=lambda: LOG.extend(process.stderr or ()), daemon=True).start()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
