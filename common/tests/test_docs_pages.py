@@ -1,7 +1,7 @@
 """The documentation pages and the admin login in headless Chromium, served by the real ASGI server.
 
 The server is uvicorn running `config.asgi:application` after `collectstatic` into a temporary
-STATIC_ROOT, as `make run` does, so WhiteNoise serves the vendored assets the way it does in production.
+STATIC_ROOT, as `make run` does, so servestatic serves the vendored assets the way it does in production.
 Each page must render its real content, make no request to any other host, and raise no CSP violation.
 
 Needs /usr/bin/chromium (Debian's `chromium`) and the `playwright` package (its own browsers are never
