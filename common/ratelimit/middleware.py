@@ -64,7 +64,7 @@ class RateLimitMiddleware(HookMiddleware):
     def _failed_open() -> None:
         # Fail open: a cache outage must not take the API down; /health reports the cache.
         logger.warning("rate-limit cache unavailable; request not counted", exc_info=True)
-        return None
+        return
 
     @staticmethod
     def _decide(request: HttpRequest, usage: Usage, name: str) -> HttpResponseBase | None:

@@ -97,9 +97,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     }
     if SCREENSHOTS:
         env["BROWSER_TEST_URLCONF"] = "config.urls"
-    subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     # The test binds the socket and hands it to uvicorn: connections wait in the backlog until it accepts,
     # so no polling for readiness is needed.
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
