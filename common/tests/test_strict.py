@@ -158,4 +158,4 @@ def test_query_param_with_nul_is_400_not_a_database_error():
 
     with pytest.raises(ValidationFailed) as caught:
         query_param(QueryDict("q=a%00b"), "q")
-    assert caught.value.errors[0]["attr"] == "q"
+    assert caught.value.errors is not None and caught.value.errors[0]["attr"] == "q"
