@@ -147,7 +147,8 @@ def _bad_param(name: str, detail: str, *, code: str, problem_code: str) -> Valid
 
 
 def query_param(params: Mapping[str, Any], name: str, *, problem_code: str = QUERY_PARAMETER_CODE) -> str | None:
-    """`name` from the query string: None when absent; 400 `problem_code` when empty or given more than once."""
+    """`name` from the query string: None when absent; 400 `problem_code` when empty, given more than once
+    or holding U+0000 (PostgreSQL refuses it in a text parameter: it would be a 500)."""
     if name not in params:
         return None
     values = params.getlist(name) if isinstance(params, QueryDict) else [params[name]]
@@ -156,6 +157,10 @@ def query_param(params: Mapping[str, Any], name: str, *, problem_code: str = QUE
     value = str(values[0])
     if value.strip() == "":
         raise _bad_param(name, "may not be empty; leave it out instead.", code="blank", problem_code=problem_code)
+    if "\x00" in value:
+        raise _bad_param(
+            name, "may not contain NUL (U+0000).", code="null_characters_not_allowed", problem_code=problem_code
+        )
     return value
 
 

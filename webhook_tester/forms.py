@@ -16,6 +16,12 @@ from urllib.parse import parse_qsl
 MAX_PARTS = 1000
 
 
+def _storable(text: str) -> str:
+    """The text as JSON in PostgreSQL can hold it: U+0000 and lone surrogates (the email parser keeps
+    undecodable header bytes as surrogates) become U+FFFD. Only the parsed view; the body stays exact."""
+    return text.replace("\x00", "\ufffd").encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
@@ -35,7 +41,7 @@ def _urlencoded(body: bytes) -> dict[str, Any] | None:
     except UnicodeDecodeError:
         text = body.decode("latin-1")
     pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=None)[:MAX_PARTS]
-    return {"kind": "urlencoded", "fields": [[name, value] for name, value in pairs], "files": []}
+    return {"kind": "urlencoded", "fields": [[_storable(name), _storable(value)] for name, value in pairs], "files": []}
 
 
 def _multipart(content_type: str, body: bytes) -> dict[str, Any] | None:
@@ -57,8 +63,8 @@ def _multipart(content_type: str, body: bytes) -> dict[str, Any] | None:
         if filename is not None:
             files.append(
                 {
-                    "field": str(name or ""),
-                    "filename": str(filename),
+                    "field": _storable(str(name or "")),
+                    "filename": _storable(str(filename)),
                     "content_type": part.get_content_type(),
                     "size": len(data),
                     "sha256": hashlib.sha256(data).hexdigest(),
@@ -70,5 +76,5 @@ def _multipart(content_type: str, body: bytes) -> dict[str, Any] | None:
                 value = data.decode(charset)
             except (LookupError, UnicodeDecodeError):
                 value = data.decode("latin-1")
-            fields.append([str(name or ""), value])
+            fields.append([_storable(str(name or "")), _storable(value)])
     return {"kind": "multipart", "fields": fields, "files": files}

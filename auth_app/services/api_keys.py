@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from common.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -77,16 +78,19 @@ def api_key_create(*, user: User, name: str, expires_at: datetime | None = None)
             "expires_at must be in the future.",
             errors=[FieldError(attr="expires_at", code="in_past", detail="Must be in the future.")],
         )
-    if selectors.api_key_active_count(user=user) >= settings.AUTH_API_KEYS_MAX_PER_USER:
-        raise Conflict(
-            f"At most {settings.AUTH_API_KEYS_MAX_PER_USER} active API keys per user; revoke one first.",
-            code="api_key_limit_reached",
-        )
     prefix = secrets.token_hex(PREFIX_HEX_CHARS // 2)
     secret = secrets.token_urlsafe(32)
-    key = ApiKey.objects.create(
-        user=user, name=name, prefix=prefix, secret_hash=secret_hash(secret), expires_at=expires_at
-    )
+    with transaction.atomic():
+        # Counted under the user's row lock, so parallel creates cannot all pass the limit.
+        User._default_manager.select_for_update().filter(pk=user.pk).first()
+        if selectors.api_key_active_count(user=user) >= settings.AUTH_API_KEYS_MAX_PER_USER:
+            raise Conflict(
+                f"At most {settings.AUTH_API_KEYS_MAX_PER_USER} active API keys per user; revoke one first.",
+                code="api_key_limit_reached",
+            )
+        key = ApiKey.objects.create(
+            user=user, name=name, prefix=prefix, secret_hash=secret_hash(secret), expires_at=expires_at
+        )
     _principal_remember(key)
     return key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
 

@@ -89,3 +89,51 @@ def test_seed_demo_users_flag_is_read_through_settings(settings):
     settings.SEED_DEMO_USERS = True
     seed_run(stdout=io.StringIO())
     assert User.objects.filter(email="demo@example.com").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_api_key_creates_cannot_pass_the_per_user_limit(user, settings, monkeypatch):
+    # Found by racing POST api-keys: 40 parallel creates made 30 active keys with the limit at 25,
+    # because each request counted the keys before any of them inserted.
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, connections
+
+    from auth_app import selectors
+    from auth_app.models import ApiKey
+    from auth_app.services import api_keys
+    from common.errors.exceptions import Conflict
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a real race needs PostgreSQL (set DATABASE_URL); in-memory SQLite refuses a second writer")
+    settings.AUTH_API_KEYS_MAX_PER_USER = 1
+    workers = 4
+    counted = threading.Barrier(workers)
+    real_count = selectors.api_key_active_count
+
+    def count_then_wait(**kwargs):
+        # Every request has counted before any inserts (the race, made certain); a create that holds
+        # a lock the others wait for breaks the barrier after its timeout and goes on alone.
+        result = real_count(**kwargs)
+        try:
+            counted.wait(timeout=1)
+        except threading.BrokenBarrierError:
+            pass
+        return result
+
+    monkeypatch.setattr(api_keys.selectors, "api_key_active_count", count_then_wait)
+
+    def one(index: int) -> str:
+        try:
+            api_key_create(user=User.objects.get(pk=user.pk), name=f"k{index}")
+            return "created"
+        except Conflict:
+            return "limit"
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = sorted(pool.map(one, range(workers)))
+    assert outcomes == ["created"] + ["limit"] * (workers - 1)
+    assert ApiKey.objects.filter(user=user, revoked_at__isnull=True).count() == 1

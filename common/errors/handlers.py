@@ -49,7 +49,10 @@ def flatten_errors(detail: Any, attr: str | None = None) -> list[FieldError]:
             nested = isinstance(value, dict | list)
             flat.extend(flatten_errors(value, _join(attr, str(index)) if nested else attr))
         return flat
-    return [FieldError(attr=attr, code=getattr(detail, "code", None) or "invalid", detail=str(detail))]
+    # A message may echo the input ('"\ud800" is not a valid choice.'): a lone surrogate could not be
+    # encoded as UTF-8 by the renderer (a 500), so it becomes U+FFFD.
+    text = str(detail).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return [FieldError(attr=attr, code=getattr(detail, "code", None) or "invalid", detail=text)]
 
 
 def _join(parent: str | None, child: str | None) -> str | None:

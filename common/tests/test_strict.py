@@ -147,3 +147,15 @@ def test_the_schema_states_the_enforced_limits(api_client):
     assert by_name["Last-Event-ID"]["pattern"] == "^[0-9]{1,18}$"
     assert by_name["after"]["minimum"] == 0
     assert by_name["after"]["maximum"] == 10**18 - 1
+
+
+def test_query_param_with_nul_is_400_not_a_database_error():
+    # `?q=%00` reached PostgreSQL (which refuses U+0000 in text) and answered 500.
+    from django.http import QueryDict
+
+    from common.errors.exceptions import ValidationFailed
+    from common.strict import query_param
+
+    with pytest.raises(ValidationFailed) as caught:
+        query_param(QueryDict("q=a%00b"), "q")
+    assert caught.value.errors is not None and caught.value.errors[0]["attr"] == "q"

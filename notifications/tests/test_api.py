@@ -181,8 +181,10 @@ def test_anonymous_is_401_problem(api_client, method, path):
         b'{"title": "x", "data": {"\\udfff": 1}}',
         b'{"title": "lone \\ud800"}',
         b'{"title": "x", "body": "\\udc00 tail"}',
+        # The choice error echoes the value ('"\ud800" is not a valid choice.'): it was a 500 in the renderer.
+        b'{"title": "x", "kind": "\\ud800"}',
     ],
-    ids=["data-value", "data-key", "title", "body"],
+    ids=["data-value", "data-key", "title", "body", "kind"],
 )
 def test_lone_surrogate_is_400_not_500(auth_client, body):
     response = auth_client.post(URL, data=body, content_type="application/json")

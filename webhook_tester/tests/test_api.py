@@ -244,3 +244,11 @@ def test_json_types_are_not_coerced(auth_client, body, attr):
 def test_empty_or_repeated_query_parameters_are_400(auth_client, bin):
     assert auth_client.get(f"{API}/{bin.pk}/events?method=").status_code == 400
     assert auth_client.get(f"{API}/{bin.pk}/events?q=a&q=b").status_code == 400
+
+
+@pytest.mark.parametrize("name", ["q", "path_prefix", "method", "content_type"])
+def test_nul_in_an_event_filter_is_400_not_500(auth_client, bin, name):
+    # PostgreSQL refuses U+0000 in a text parameter: `?q=%00` was a 500 before the query reached a row.
+    response = auth_client.get(f"{API}/{bin.pk}/events?{name}=a%00b")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["attr"] == name
