@@ -19,5 +19,7 @@ expect 200 GET /stoplight
 expect 200 GET /admin/login/
 expect 404 GET /api/v1/does-not-exist
 grep -q '"code"' /tmp/smoke-body || fail "404 body is not a problem document"
-expect 400 GET /health/live -H 'Host: evil.example'
+# /health/live is answered before Django for any Host (orchestrators probe by IP); Django checks the rest.
+expect 400 GET /health -H 'Host: evil.example'
+grep -q '"disallowed_host"' /tmp/smoke-body || fail "a foreign Host is not refused as disallowed_host"
 echo "smoke: all passed"
