@@ -28,8 +28,14 @@ def magic_import() -> Any:
 
 
 def weasyprint_import() -> Any:
-    import weasyprint  # raises OSError ("cannot load library 'libpango...'") when pango is missing
-
+    # Importing parses WeasyPrint's default stylesheets, which logs INFO lines on every start-up.
+    progress = logging.getLogger("weasyprint.progress")
+    level = progress.level
+    progress.setLevel(logging.WARNING)
+    try:
+        import weasyprint  # raises OSError ("cannot load library 'libpango...'") when pango is missing
+    finally:
+        progress.setLevel(level)
     return weasyprint
 
 

@@ -157,3 +157,10 @@ def test_the_app_starts_when_the_modules_cannot_be_imported():
     assert result.returncode == 0, result.stderr
     assert "targets ['html']" in result.stdout
     assert "file_processor.W001" in result.stderr and "file_processor.W002" in result.stderr
+
+
+def test_fallback_text_rule_refuses_binary_and_tolerates_a_cut_character():
+    assert sniff_fallback(b"name,qty\x00\x01\x02\n") == "application/octet-stream"
+    cut = ("a,b\n" + "\u00e9" * 10).encode()[:-1]  # the sniffed head ends inside a two-byte character
+    assert sniff_fallback(cut) == "text/plain"
+    assert sniff_fallback(b"ok \xc3\x28 not UTF-8") == "application/octet-stream"
