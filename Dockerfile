@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1.7
 # Production image: the same code and requirements.txt that `make run` uses, served by the same
 # ASGI server. Database and Redis come from DATABASE_URL / REDIS_URL at run time (see compose.yaml).
+# One process type serves REST, WebSocket and SSE: uvicorn with WEB_CONCURRENCY workers (one per
+# core), chosen by measurement over gunicorn WSGI workers beside an ASGI process (docs/decisions.md).
 # uvicorn's proxy-header handling is off: the app derives the client IP from X-Forwarded-For by
 # TRUSTED_PROXY_COUNT (common/net.py). WebSocket frames over WS_MAX_MESSAGE_BYTES close with 1009.
 

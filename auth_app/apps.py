@@ -9,6 +9,9 @@ class AuthAppConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, schema, signals  # noqa: F401 - registers the checks, OpenAPI schemes and receivers
+        from .user_cache import connect_signals
+
+        connect_signals()
 
 
 class PlatformAdminConfig(admin_apps.AdminConfig):

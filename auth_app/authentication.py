@@ -3,8 +3,9 @@
 Contracts other apps rely on (stable names and signatures):
 
 - `JWTAuthentication` (DRF): `Authorization: Bearer <access JWT>`. Verifies HS256 signature, `exp`,
-  `iss`, `aud`, `token_type == "access"`, then one cache read (the session denylist filled by
-  logout/revocation) and one query for the active user. Sets `request.user` and
+  `iss`, `aud`, `token_type == "access"` (once per request), then the session denylist filled by
+  logout/revocation and the active user (`auth_app.user_cache`): both read in one cache round trip,
+  usually already made by the rate limiter; the user is queried only on a cache miss. Sets `request.user` and
   `request.auth = TokenClaims(sub, sid, jti, token_type, exp, iat)`. A bad token is 401
   `invalid_token`; no Authorization header (or another scheme) lets the next class try.
   `authenticate_header` gives a Bearer challenge, so unauthenticated requests stay 401, never 403.
@@ -14,7 +15,9 @@ Contracts other apps rely on (stable names and signatures):
   for plain (non-DRF) Django views; synchronous (wrap with `sync_to_async` in async views). Any
   invalid credential gives None; an unreachable cache raises `common.errors.ServiceUnavailable`.
 - `request_principal(request) -> str | None`: cheap, no database access (one cache read for an API
-  key). For a Bearer token with a valid signature, expiry, issuer and audience: `"user:<user id>"`;
+  key). For a Bearer token with a valid signature, expiry, issuer and audience: `"user:<user id>"`
+  (a `common.ratelimit.Principal` naming the session's denylist entry, so a revoked token counts by
+  IP, and the user's cache entry, read in the limiter's round trip);
   for an `X-API-Key` whose prefix and secret hash match a recently verified key: `"user:<owner
   id>"`; otherwise None (the request counts by client IP). For rate-limit keys only, never access.
 """
@@ -25,14 +28,19 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.http import HttpRequest
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from common.ratelimit import Principal, prefetched
+
 from .models import ApiKey, User
 from .services.api_keys import api_key_authenticate, principal_for_api_key
-from .tokens import TokenClaims, TokenInvalid, session_is_denied, token_decode
+from .throttles import cache_guard
+from .tokens import DENYLIST_PREFIX, TokenClaims, TokenInvalid, token_decode
+from .user_cache import user_active_load, user_cache_enabled, user_cache_key
 
 __all__ = [
     "API_KEY_HEADER",
@@ -76,15 +84,54 @@ def _bearer_token(request: HttpRequest) -> str | None:
     return parts[1]
 
 
-def authenticate_access_token(token: str) -> tuple[User, TokenClaims]:
+def _decoded_access(token: str, request: HttpRequest | None) -> TokenClaims:
+    """`token_decode(token, "access")`, once per request (the rate limiter and authentication both ask)."""
+    memo: dict[str, TokenClaims | TokenInvalid] = {}
+    if request is not None:
+        memo = request.__dict__.setdefault("_auth_app_decoded", memo)
+    found = memo.get(token)
+    if found is None:
+        try:
+            found = token_decode(token, expected_type="access")
+        except TokenInvalid as exc:
+            found = exc
+        memo[token] = found
+    if isinstance(found, TokenInvalid):
+        raise found
+    return found
+
+
+def _denied_and_cached_user(claims: TokenClaims, request: HttpRequest | None) -> tuple[bool, Any]:
+    """Whether the session is on the denylist, and the cached user (or None): one cache round trip at most."""
+    deny_key = DENYLIST_PREFIX + claims.sid
+    user_key = user_cache_key(claims.sub) if user_cache_enabled() else None
+    keys = [deny_key] + ([user_key] if user_key else [])
+    found: dict[str, Any] = {}
+    missing = []
+    for key in keys:
+        fetched, value = prefetched(request, key) if request is not None else (False, None)
+        if fetched:
+            found[key] = value
+        else:
+            missing.append(key)
+    if missing:
+        with cache_guard():
+            found.update(cache.get_many(missing))
+    return found.get(deny_key) is not None, found.get(user_key) if user_key else None
+
+
+def authenticate_access_token(token: str, request: HttpRequest | None = None) -> tuple[User, TokenClaims]:
     """Verify an access token end to end (signature, claims, denylist, active user); raise `TokenInvalid`.
 
-    An unreachable denylist cache raises `common.errors.ServiceUnavailable` (503).
+    With `request`, reuses what the rate limiter already decoded and read from the cache. An
+    unreachable denylist cache raises `common.errors.ServiceUnavailable` (503).
     """
-    claims = token_decode(token, expected_type="access")
-    if session_is_denied(claims.sid):
+    claims = _decoded_access(token, request)
+    denied, user = _denied_and_cached_user(claims, request)
+    if denied:
         raise TokenInvalid("session revoked")
-    user = User.objects.filter(pk=claims.sub, is_active=True).first()
+    if not (isinstance(user, User) and user.is_active and str(user.pk) == claims.sub):
+        user = user_active_load(user_id=claims.sub)
     if user is None:
         raise TokenInvalid("user missing or inactive")
     return user, claims
@@ -113,7 +160,7 @@ def _header_credentials(request: HttpRequest) -> _Credentials | None:
     else:
         if token is not None:
             try:
-                user, claims = authenticate_access_token(token)
+                user, claims = authenticate_access_token(token, request)
             except (TokenInvalid, ValueError):
                 found = _Credentials(kind="bearer")
             else:
@@ -182,9 +229,11 @@ def request_principal(request: HttpRequest) -> str | None:
         return None
     if token is not None:
         try:
-            return f"user:{token_decode(token, expected_type='access').sub}"
+            claims = _decoded_access(token, request)
         except TokenInvalid:
             return None
+        fetch = (user_cache_key(claims.sub),) if user_cache_enabled() else ()
+        return Principal(f"user:{claims.sub}", revoked_key=DENYLIST_PREFIX + claims.sid, fetch_keys=fetch)
     raw = request.META.get("HTTP_X_API_KEY")
     if raw is not None:
         return principal_for_api_key(raw.strip())

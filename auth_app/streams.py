@@ -124,10 +124,12 @@ def stream_message_verdict(credential: StreamCredential, message: dict[str, Any]
     if kind != CREDENTIALS_CHANGED_MESSAGE["type"]:
         return None
     ended = message.get("session")
-    if credential.method == "session" and isinstance(ended, str):
-        if constant_time_compare(ended, session_digest(credential.secret)):
-            return "close"
-    return "recheck"
+    ends_this_session = (
+        credential.method == "session"
+        and isinstance(ended, str)
+        and constant_time_compare(ended, session_digest(credential.secret))
+    )
+    return "close" if ends_this_session else "recheck"
 
 
 def stream_groups(credential: StreamCredential) -> list[str]:

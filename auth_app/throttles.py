@@ -18,6 +18,7 @@ RateLimit headers. An unreachable cache is a 503 `service_unavailable` (never a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -143,10 +144,8 @@ def _count(key_base: str, rate: str) -> tuple[str, Usage]:
 
 def _give_back(keys: tuple[str, ...]) -> None:
     for key in keys:
-        try:
+        with contextlib.suppress(ValueError):  # the window ended meanwhile; nothing to give back
             cache.decr(key)
-        except ValueError:  # the window ended meanwhile; nothing to give back
-            pass
 
 
 def password_attempt_begin(*, email: str, client_ip: str | None = None, device: str | None = None) -> PasswordAttempt:

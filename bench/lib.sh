@@ -42,3 +42,16 @@ bench_server_env() {
   export LOG_LEVEL=${LOG_LEVEL:-WARNING}
   export RATE_LIMIT_ENABLED=false
 }
+
+# bench_wait_up URL NAME LOG: wait (up to 30 s) until URL answers while $SERVER_PID lives; on failure
+# say why (printing LOG when the server exited) and return 1.
+bench_wait_up() {
+  local url=$1 name=$2 log=$3
+  for _ in $(seq 1 150); do
+    if curl -s -o /dev/null "$url"; then return 0; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "$name exited:" >&2; cat "$log" >&2; return 1; }
+    sleep 0.2
+  done
+  echo "$name did not answer $url within 30 s" >&2
+  return 1
+}

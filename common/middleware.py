@@ -108,11 +108,10 @@ class ProblemDetailsMiddleware(HookMiddleware):
     def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if isinstance(response, HttpResponseNotAllowed):
             allowed = response.get("Allow", "")
-            problem = problem_response(
+            return problem_response(
                 status=405,
                 code="method_not_allowed",
                 detail=f'Method "{request.method}" not allowed here; allowed: {allowed}.',
                 headers={"Allow": allowed},
             )
-            return problem
         return response

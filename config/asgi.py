@@ -3,11 +3,14 @@
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
 # Django must be set up before anything imports models.
+django.setup(set_prefix=False)
+
+from common.asgi import get_asgi_application  # noqa: E402
+
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -15,6 +18,7 @@ from django.conf import settings  # noqa: E402
 
 from auth_app.ws import WebSocketAuthMiddleware  # noqa: E402
 from common.asgi import RequestGuard  # noqa: E402
+from common.static import static_files_asgi  # noqa: E402
 from common.ws_origin import BrowserOriginValidator  # noqa: E402
 from notifications.routing import websocket_urlpatterns as notification_routes  # noqa: E402
 from webhook_tester.capture import http_app_with_capture  # noqa: E402
@@ -23,9 +27,9 @@ from webhook_tester.routing import websocket_urlpatterns as bin_routes  # noqa: 
 application = ProtocolTypeRouter(
     {
         # Webhook captures (/hooks/...) first: a pure ASGI app that reads and limits the body itself and
-        # must see the headers exactly as sent. Then liveness and body limits before Django: an oversize
-        # body is refused before it is read.
-        "http": http_app_with_capture(RequestGuard(django_asgi_app)),
+        # must see the headers exactly as sent. Then liveness and body limits before Django (an oversize
+        # body is refused before it is read), and static files before Django's middleware chain.
+        "http": http_app_with_capture(RequestGuard(static_files_asgi(django_asgi_app))),
         # Browser handshakes must come from our own origin (scheme, host, port) or a trusted one.
         "websocket": BrowserOriginValidator(WebSocketAuthMiddleware(URLRouter([*notification_routes, *bin_routes]))),
     }

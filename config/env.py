@@ -1,5 +1,6 @@
 """Typed readers for environment variables: a bad value stops start-up with a message naming it."""
 
+import contextlib
 import os
 import re
 
@@ -54,7 +55,5 @@ def private_file_create(name: object) -> None:
     path = str(name or "")
     if not path or path == ":memory:" or path.startswith("file:"):
         return
-    try:
+    with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:
-        pass

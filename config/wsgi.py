@@ -1,4 +1,5 @@
-"""The WSGI application: Django behind the same body limits as the ASGI path (common.wsgi)."""
+"""The WSGI application: Django behind the same body limits as the ASGI path (common.wsgi), with static
+files answered in front of Django (common/static.py)."""
 
 import os
 
@@ -8,6 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 django_wsgi_app = get_wsgi_application()
 
+from common.static import static_files_wsgi  # noqa: E402
 from common.wsgi import RequestGuardWSGI  # noqa: E402
 
-application = RequestGuardWSGI(django_wsgi_app)
+application = RequestGuardWSGI(static_files_wsgi(django_wsgi_app))

@@ -77,7 +77,7 @@ def filename_sanitise(raw: str | None) -> str:
     if name in ("", ".", ".."):
         name = "file"
     if len(name) > FILENAME_MAX_CHARS:
-        stem, dot, ext = name.rpartition(".")
+        _stem, dot, ext = name.rpartition(".")
         keep = ext if dot and len(ext) <= 16 else ""
         name = name[: FILENAME_MAX_CHARS - len(keep) - 1] + ("." + keep if keep else "")
     return name
@@ -136,9 +136,9 @@ def mime_detect(*, head: bytes, declared: str, filename: str) -> Detected:
         if declared_type in TEXT_REFINEMENTS
         else EXTENSION_TYPES.get(PurePosixPath(filename.lower()).suffix, "")
     )
-    if detected == "text/plain" and hinted in TEXT_REFINEMENTS:
-        detected = hinted
-    elif detected == "text/html" and hinted == "text/markdown":  # Markdown may embed HTML (rendered escaped)
+    if (detected == "text/plain" and hinted in TEXT_REFINEMENTS) or (
+        detected == "text/html" and hinted == "text/markdown"
+    ):
         detected = hinted
     allowed = {normalise_mime(item) for item in settings.FILES_ALLOWED_MIME_TYPES}
     if detected not in allowed:

@@ -46,7 +46,7 @@ class HashingUploadHandler(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         if self.file is None:
-            return None
+            return
         self._size += len(raw_data)
         if self._size > self.max_bytes:
             self.too_large = True
@@ -56,7 +56,7 @@ class HashingUploadHandler(FileUploadHandler):
         if len(self._head) < SNIFF_BYTES:
             self._head += raw_data[: SNIFF_BYTES - len(self._head)]
         self.file.write(raw_data)
-        return None
+        return
 
     def file_complete(self, file_size: int) -> HashedUpload | None:
         if self.file is None:

@@ -274,10 +274,11 @@ async def event_stream(auth: StreamAuth, after_seq: int | None) -> AsyncIterator
                 yield _event(data={k: v for k, v in message.items() if k != "type"}, event="read")
             elif message.get("type") == EVENT_MESSAGE:
                 yield _event(data=message["data"], event=message["event"])
-            elif (verdict := stream_message_verdict(auth.credential, message)) is not None:
-                if verdict == "close" or not await read_only(auth.still_valid):
-                    yield _revoked_event()
-                    return
+            elif (verdict := stream_message_verdict(auth.credential, message)) is not None and (
+                verdict == "close" or not await read_only(auth.still_valid)
+            ):
+                yield _revoked_event()
+                return
     finally:
         for name in groups:
             try:

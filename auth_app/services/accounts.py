@@ -31,6 +31,7 @@ from ..throttles import (
     password_attempts_clear,
     throttle_ip,
 )
+from ..user_cache import user_cache_forget
 from .api_keys import api_keys_revoke
 from .sessions import auth_session_start, auth_sessions_revoke_all, user_streams_recheck
 
@@ -171,6 +172,7 @@ def user_login(*, request: HttpRequest | None, email: str, password: str) -> tup
     """
     user, device_token = user_authenticate(request=request, email=email, password=password)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    user_cache_forget(user.pk)  # an update() sends no signal
     tokens = auth_session_start(
         user=user,
         user_agent=request.META.get("HTTP_USER_AGENT", "") if request is not None else "",

@@ -14,7 +14,7 @@ from pathlib import Path
 from argon2 import PasswordHasher, Type
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from auth_app.hashers import Argon2idHasher  # noqa: E402 - needs the project root on sys.path
+from auth_app.hashers import Argon2idHasher
 
 
 def main() -> None:

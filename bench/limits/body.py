@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from common.tests.rawhttp import body_chunks, request_head, send_until_answered  # noqa: E402
+from common.tests.rawhttp import body_chunks, request_head, send_until_answered
 
 ROUTES = ["/api/v1/auth/login", "/api/v1/notifications/events", "/health/live"]
 

@@ -83,13 +83,7 @@ start_server() {  # start_server NAME: start pinned to SERVER_CPU and wait until
   # shellcheck disable=SC2086 # the command is a plain word list
   taskset -c "$SERVER_CPU" $command >"$RESULTS/$name.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 150); do
-    if curl -sf -o /dev/null "http://127.0.0.1:$PORT/health/live"; then return 0; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { echo "$name exited; see $RESULTS/$name.log" >&2; cat "$RESULTS/$name.log" >&2; return 1; }
-    sleep 0.2
-  done
-  echo "$name did not answer /health/live within 30 s" >&2
-  return 1
+  bench_wait_up "http://127.0.0.1:$PORT/health/live" "$name" "$RESULTS/$name.log"
 }
 
 

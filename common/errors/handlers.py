@@ -68,13 +68,12 @@ def _problem_drf_response(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Response:
-    response = Response(
+    return Response(
         problem_body(status=status, code=code, detail=detail, errors=errors, extra=extra),
         status=status,
         headers=headers,
         content_type=PROBLEM_CONTENT_TYPE,
     )
-    return response
 
 
 def _unavailable_types() -> tuple[type[BaseException], ...]:

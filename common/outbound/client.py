@@ -1,6 +1,7 @@
 """The pinned-address HTTP client (httpx) behind outbound_request."""
 
 import concurrent.futures
+import contextlib
 import ipaddress
 import re
 import socket
@@ -238,10 +239,8 @@ class _Watchdog:
 
     def _shutdown(self) -> None:
         if self._socket is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._socket.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def __enter__(self) -> "_Watchdog":
         self._timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), self._fire)

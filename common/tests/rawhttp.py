@@ -38,7 +38,7 @@ class Answer:
 
     @property
     def complete(self) -> bool:
-        head, separator, payload = self.received.partition(b"\r\n\r\n")
+        _head, separator, payload = self.received.partition(b"\r\n\r\n")
         if not separator:
             return False
         length = self.headers.get(b"content-length")

@@ -1,7 +1,7 @@
 """The documentation pages and the admin login in headless Chromium, served by the real ASGI server.
 
 The server is uvicorn running `config.asgi:application` after `collectstatic` into a temporary
-STATIC_ROOT, as `make run` does, so WhiteNoise serves the vendored assets the way it does in production.
+STATIC_ROOT, as `make run` does, so servestatic serves the vendored assets the way it does in production.
 Each page must render its real content, make no request to any other host, and raise no CSP violation.
 
 Needs /usr/bin/chromium (Debian's `chromium`) and the `playwright` package (its own browsers are never
@@ -97,9 +97,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     }
     if SCREENSHOTS:
         env["BROWSER_TEST_URLCONF"] = "config.urls"
-    subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     # The test binds the socket and hands it to uvicorn: connections wait in the backlog until it accepts,
     # so no polling for readiness is needed.
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

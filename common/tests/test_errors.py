@@ -14,7 +14,7 @@ def assert_problem(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/problem+json"
     body = json.loads(response.content)
-    assert PROBLEM_KEYS <= set(body)
+    assert set(body) >= PROBLEM_KEYS
     assert body["status"] == status
     assert body["code"] == code
     assert body["type"].endswith("/" + code.replace("_", "-"))

@@ -56,7 +56,7 @@ def _handler(receiver_ref: list[Receiver]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
         def _any(self) -> None:
@@ -559,7 +559,7 @@ def _v4_forms(ip: ipaddress.IPv4Address) -> list[str]:
         ".".join(hex(x) for x in ip.packed),
         f"{a}.{b}.{(c << 8) | d}",
         f"{a}.{(b << 16) | (c << 8) | d}",
-        f"{str(ip)}.",
+        f"{ip!s}.",
         f"[::ffff:{ip}]",
         f"[::ffff:{n >> 16:x}:{n & 0xFFFF:X}]",
         f"[0:0:0:0:0:ffff:{ip}]",

@@ -310,3 +310,103 @@ def test_unreachable_cache_fails_open(client, limits_on):
     response = client.get(PING)
     assert response.status_code == 200
     assert "RateLimit" not in response
+
+
+def test_revoked_token_counts_against_the_ip_not_the_user(client, settings, user, make_access_token):
+    """Issue 9 item 1.8: a logged-out token spends the anonymous (IP) budget, never its user's."""
+    from auth_app.services import auth_session_revoke
+    from auth_app.tokens import token_decode
+
+    settings.RATE_LIMIT_ENABLED = True
+    settings.RATE_LIMIT_ANON = "2/1d"
+    settings.RATE_LIMIT_USER = "5/1d"
+    revoked = make_access_token(user)
+    auth_session_revoke(session_id=token_decode(revoked, expected_type="access").sid, reason="logout")
+    ip = fresh_ip(86400)
+    first = client.get(PING, REMOTE_ADDR=ip, HTTP_AUTHORIZATION=f"Bearer {revoked}")
+    assert first["RateLimit-Policy"] == '"anon";q=2;w=86400' and first["X-RateLimit-Remaining"] == "1"
+    statuses = [client.get(PING, REMOTE_ADDR=ip, HTTP_AUTHORIZATION=f"Bearer {revoked}").status_code for _ in range(2)]
+    assert statuses == [200, 429]
+    # the user's own budget is untouched: a live token of theirs still has all 5 (this request is the first)
+    live = client.get(PING, REMOTE_ADDR=ip, HTTP_AUTHORIZATION=f"Bearer {make_access_token(user)}")
+    assert live.status_code == 200
+    assert live["RateLimit-Policy"] == '"user";q=5;w=86400' and live["X-RateLimit-Remaining"] == "4"
+
+
+def test_request_principal_is_none_for_a_revoked_token(settings, user, make_access_token):
+    """Also outside the middleware (a view's own `key="principal"` policy) a revoked token is anonymous."""
+    from auth_app.services import auth_session_revoke
+    from auth_app.tokens import token_decode
+
+    token = make_access_token(user)
+    assert request_principal(RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}")) == f"user:{user.pk}"
+    auth_session_revoke(session_id=token_decode(token, expected_type="access").sid, reason="logout")
+    assert request_principal(RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}")) is None
+
+
+def test_one_cache_round_trip_counts_checks_revocation_and_reads_the_user(
+    auth_client, settings, user, django_assert_num_queries, monkeypatch
+):
+    """An authenticated read costs one cache round trip before the view, and no query once the user is cached."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    settings.RATE_LIMIT_ENABLED = True
+    assert auth_client.get("/api/v1/auth/users/me").status_code == 200  # fills the user cache
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("counts Redis commands; the embedded cache has no round trips")
+    import redis
+
+    commands: list[str] = []
+    original = redis.Redis.execute_command
+
+    def counting(self, *args, **kwargs):
+        commands.append(str(args[0]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    with django_assert_num_queries(0):
+        response = auth_client.get("/api/v1/auth/users/me")
+    commands = list(commands)  # what the request sent; later commands (teardown) are not its own
+    assert response.status_code == 200 and response.json()["id"] == str(user.pk)
+    assert response["RateLimit-Policy"].startswith('"user"')
+    assert len(commands) == 1 and commands[0] in ("EVALSHA", "EVAL"), commands
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_async_stack_counts_a_revoked_token_by_ip(settings, user, make_access_token):
+    """The ASGI path (asyncio Redis client or the in-process steps) agrees with the sync one."""
+    from asgiref.sync import sync_to_async
+
+    from auth_app.services import auth_session_revoke
+    from auth_app.tokens import token_decode
+
+    settings.RATE_LIMIT_ENABLED = True
+    settings.RATE_LIMIT_ANON = "1/1d"
+    settings.RATE_LIMIT_USER = "5/1d"
+    token = await sync_to_async(make_access_token)(user)
+    client = AsyncClient(REMOTE_ADDR=fresh_ip(86400))
+    bearer = {"Authorization": f"Bearer {token}"}
+    live = await client.get(PING, headers=bearer)
+    assert live["RateLimit-Policy"] == '"user";q=5;w=86400' and live["X-RateLimit-Remaining"] == "4"
+    sid = token_decode(token, expected_type="access").sid
+    await sync_to_async(auth_session_revoke)(session_id=sid, reason="logout")
+    revoked = [await client.get(PING, headers=bearer) for _ in range(2)]
+    assert [r.status_code for r in revoked] == [200, 429]
+    assert revoked[0]["RateLimit-Policy"] == '"anon";q=1;w=86400'
+
+
+def test_after_the_count_a_revoked_request_has_no_principal(settings, user, make_access_token):
+    """Views that count by `key="principal"` after the middleware see the revoked request as anonymous too."""
+    from auth_app.services import auth_session_revoke
+    from auth_app.tokens import token_decode
+    from common.ratelimit import counting
+
+    token = make_access_token(user)
+    auth_session_revoke(session_id=token_decode(token, expected_type="access").sid, reason="logout")
+    request = RequestFactory().get(PING, HTTP_AUTHORIZATION=f"Bearer {token}", REMOTE_ADDR=fresh_ip(900))
+    plan = counting.plan_for(request, None)
+    assert plan is not None
+    usage, name = counting.count(request, plan)
+    assert name == "anon" and usage.count == 1
+    assert request_principal(request) is None

@@ -120,7 +120,6 @@ async def test_concurrent_opens_never_pass_the_cap():
 
 
 async def test_an_unreachable_redis_is_service_unavailable():
-    with override_settings(CACHES=redis_cache_at(CLOSED)):
-        with pytest.raises(ServiceUnavailable) as caught:
-            await stream_slots_acquire(user_id="u1", ip="192.0.2.1")
+    with override_settings(CACHES=redis_cache_at(CLOSED)), pytest.raises(ServiceUnavailable) as caught:
+        await stream_slots_acquire(user_id="u1", ip="192.0.2.1")
     assert caught.value.headers["Retry-After"] == "5"

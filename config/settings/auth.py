@@ -43,6 +43,8 @@ AUTH_REGISTER_RATE_PER_IP = env_rate("AUTH_REGISTER_RATE_PER_IP", "10/h")
 AUTH_PASSWORD_RESET_RATE_PER_IP = env_rate("AUTH_PASSWORD_RESET_RATE_PER_IP", "5/15m")
 AUTH_PASSWORD_RESET_RATE_PER_EMAIL = env_rate("AUTH_PASSWORD_RESET_RATE_PER_EMAIL", "3/h")
 AUTH_REFRESH_RATE_PER_IP = env_rate("AUTH_REFRESH_RATE_PER_IP", "60/m")
+# Seconds an authenticated request may reuse the user row from the cache (0: read it every time).
+AUTH_USER_CACHE_SECONDS = env_int("AUTH_USER_CACHE_SECONDS", 30, minimum=0)
 AUTH_API_KEYS_MAX_PER_USER = env_int("AUTH_API_KEYS_MAX_PER_USER", 25)
 AUTH_SESSION_PURGE_BATCH_SIZE = env_int("AUTH_SESSION_PURGE_BATCH_SIZE", 1000)
 # The link mailed for a password reset; {uid} and {token} are filled in. Empty: PUBLIC_BASE_URL + /password-reset.

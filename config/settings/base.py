@@ -41,7 +41,6 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
@@ -58,19 +57,20 @@ INSTALLED_APPS = [
     "webhook_tester",
 ]
 
+# Django's own middleware come from common.django_middleware: the same classes, run on the event
+# loop under ASGI instead of a thread hop per hook. Static files never pass through this chain.
 MIDDLEWARE = [
     "common.middleware.RequestIdMiddleware",
     "common.middleware.ProblemDetailsMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "common.django_middleware.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "common.ratelimit.RateLimitMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "common.django_middleware.SessionMiddleware",
+    "common.django_middleware.CommonMiddleware",
+    "common.django_middleware.CsrfViewMiddleware",
+    "common.django_middleware.AuthenticationMiddleware",
+    "common.django_middleware.MessageMiddleware",
+    "common.django_middleware.XFrameOptionsMiddleware",
     "common.middleware.ContentSecurityPolicyMiddleware",
 ]
 
@@ -282,6 +282,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # longest matching prefix wins. App settings modules add their own entries (uploads, webhook bins).
 REQUEST_BODY_LIMITS: dict[str, int] = {}
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
+# Long-lived threads that run the sync half of HTTP requests under ASGI (common/asgi.py); 0: Django's
+# default, a new thread per request. Also the most database connections one process holds at once.
+ASGI_SYNC_THREADS = env_int("ASGI_SYNC_THREADS", 8, minimum=0)
 # Freeze the start-up heap and raise the collector's thresholds when config/asgi.py is loaded (see there).
 ASGI_GC_TUNING = env.bool("ASGI_GC_TUNING", default=True)
 RATE_LIMIT_ANON = env_rate("RATE_LIMIT_ANON", "100/15m")
@@ -351,8 +354,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
 }
+# Seconds browsers may cache a static file (common/static.py serves them in front of Django).
+STATIC_MAX_AGE = env_int("STATIC_MAX_AGE", 60, minimum=0)
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 

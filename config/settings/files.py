@@ -107,7 +107,7 @@ if FILES_CONVERSION_TIME_LIMIT >= JOBS_LEASE_SECONDS:
         "FILES_CONVERSION_TIME_LIMIT must be shorter than JOBS_LEASE_SECONDS, or a second worker takes over a "
         "conversion that is still running."
     )
-if FILES_RETRY_MAX_SECONDS >= float(CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]):
+if float(CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]) <= FILES_RETRY_MAX_SECONDS:
     raise ImproperlyConfigured("FILES_RETRY_MAX_SECONDS must stay under the broker's visibility timeout.")
 
 CELERY_BEAT_SCHEDULE["files-retention"] = {

@@ -245,7 +245,7 @@ def test_invalid_rates_fail_naming_the_variable(name, value):
 )
 def test_valid_rates_load(count, multiplier, unit):
     rate = f"{count}/{multiplier}{unit}"
-    assert load_settings(SECRET_KEY=KEY, RATE_LIMIT_USER=rate).RATE_LIMIT_USER == rate
+    assert rate == load_settings(SECRET_KEY=KEY, RATE_LIMIT_USER=rate).RATE_LIMIT_USER
 
 
 def test_negative_proxy_count_fails():

@@ -136,7 +136,7 @@ def test_property_17_retry_backoff(user, settings, django_capture_on_commit_call
     assert row.status == JobStatus.QUEUED and row.error_code == "transient_error"
     full = min(settings.FILES_RETRY_MAX_SECONDS, settings.FILES_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
     assert before + timedelta(seconds=full / 2) <= row.due_at <= after + timedelta(seconds=full)
-    assert settings.FILES_RETRY_MAX_SECONDS < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > settings.FILES_RETRY_MAX_SECONDS
 
 
 # JSON that PostgreSQL jsonb stores exactly: no NUL, no lone surrogates, floats below 1e15 (see notifications).

@@ -29,7 +29,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 try:
@@ -160,15 +160,17 @@ def test_a_callback_that_turns_private_later_is_blocked_at_delivery(
 ):
     """The URL passed the check when the job was queued; each delivery is checked again (DNS may change)."""
     source = upload(CSV_TEXT.encode(), name="a.csv", content_type="text/csv").json()
-    with Receiver(webhook_secret_for(user_id=user.pk), []) as receiver:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = auth_client.post(
-                "/api/v1/files/convert",
-                {"file_id": source["id"], "target_format": "json", "callback_url": receiver.url},
-                format="json",
-            )
-            assert response.status_code == 202
-            settings.OUTBOUND_ALLOWED_PRIVATE_HOSTS = []  # before the job (and its delivery) runs
+    with (
+        Receiver(webhook_secret_for(user_id=user.pk), []) as receiver,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = auth_client.post(
+            "/api/v1/files/convert",
+            {"file_id": source["id"], "target_format": "json", "callback_url": receiver.url},
+            format="json",
+        )
+        assert response.status_code == 202
+        settings.OUTBOUND_ALLOWED_PRIVATE_HOSTS = []  # before the job (and its delivery) runs
     assert receiver.received == []
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == "failed" and delivery.attempts == 1

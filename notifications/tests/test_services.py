@@ -35,10 +35,9 @@ def test_seq_is_per_user_and_gapless(user, other_user):
 
 @pytest.mark.django_db
 def test_rolled_back_send_leaves_no_row_no_seq_and_no_push(user, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            _send(user)
-            raise RuntimeError("caller failed after sending")
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError), transaction.atomic():
+        _send(user)
+        raise RuntimeError("caller failed after sending")
     assert callbacks == []
     assert not Notification.objects.exists()
     assert _send(user).seq == 1
@@ -217,7 +216,7 @@ def test_concurrent_sends_get_distinct_consecutive_seqs(user):
         try:
             for _ in range(5):
                 _send(user)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()

@@ -46,7 +46,7 @@ _CONFIGS_MAX = 10_000
 MISSING: Any = object()
 
 
-def bin_config_peek(*, bin_id: uuid.UUID) -> BinConfig | None | Any:
+def bin_config_peek(*, bin_id: uuid.UUID) -> BinConfig | Any | None:
     """The cached settings (None: cached as "no such bin"), or MISSING; no I/O, safe on the event loop."""
     cached = _CONFIGS.get(bin_id)
     if cached is not None and cached[0] > time.monotonic():

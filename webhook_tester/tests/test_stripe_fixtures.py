@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # Stripe's example objects, copied unchanged with their MIT notice (fixtures/stripe/README.md).
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "stripe" / "resources.json"
-SECRET = "whsec_test_secret_for_bins"  # noqa: S105 - a test signing secret
+SECRET = "whsec_test_secret_for_bins"
 TYPES = {
     "payment_intent": "payment_intent.succeeded",
     "charge": "charge.succeeded",
