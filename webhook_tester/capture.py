@@ -387,4 +387,5 @@ def http_app_with_capture(django_app: Any) -> Any:
         else:
             await django_app(scope, receive, send)
 
+    app.app = django_app  # type: ignore[attr-defined]  # the wrapped app, as the other layers name it
     return app

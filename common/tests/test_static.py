@@ -91,6 +91,8 @@ def test_the_project_entry_points_wrap_django():
 
     from config import asgi, wsgi
 
-    # Behind the body-limit guard (common.asgi / common.wsgi), in front of Django.
+    # Behind the webhook capture app (ASGI only) and the body-limit guard (common.asgi / common.wsgi),
+    # in front of Django.
     assert isinstance(wsgi.application.app, ServeStatic)
-    assert isinstance(asgi.application.application_mapping["http"].app, ServeStaticASGI)
+    guard = asgi.application.application_mapping["http"].app
+    assert isinstance(guard.app, ServeStaticASGI)

@@ -121,24 +121,23 @@ def live_asgi_url(transactional_db, settings):
     """The real ASGI application (capture path, Django, WebSockets) under uvicorn, in a thread of this
     process, so it shares the test database and the in-process layers. Yields its base URL.
 
-    The HTTP side is built afresh with WhiteNoise serving from the apps' static folders (no
-    collectstatic needed); the WebSocket side is config.asgi's own.
+    The HTTP side is built afresh with Django's static handler serving from the apps' static folders
+    (no collectstatic needed); the WebSocket side is config.asgi's own.
     """
     import socket
     import threading
 
     import uvicorn
     from channels.routing import ProtocolTypeRouter
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
     from django.core.asgi import get_asgi_application
 
     from config.asgi import application as platform
     from webhook_tester.capture import http_app_with_capture
 
-    settings.WHITENOISE_USE_FINDERS = True
-    settings.WHITENOISE_AUTOREFRESH = True
     application = ProtocolTypeRouter(
         {
-            "http": http_app_with_capture(get_asgi_application()),
+            "http": http_app_with_capture(ASGIStaticFilesHandler(get_asgi_application())),
             "websocket": platform.application_mapping["websocket"],
         }
     )
