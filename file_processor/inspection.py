@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import IO
 
-import magic
+import puremagic
 from django.conf import settings
 from PIL import Image
 
 from common.errors import FieldError, ValidationFailed
 
+from . import native
 from .errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
 SNIFF_BYTES = 64 * 1024
@@ -49,6 +50,9 @@ EXTENSION_TYPES = {
     ".json": "application/json",
 }
 ZIP_END_OF_CENTRAL_DIRECTORY = b"PK\x05\x06"
+ZIP_LOCAL_HEADER = b"PK\x03\x04"
+# Control characters that plain text may contain (tab, LF, VT, FF, CR, ESC); any other means binary.
+TEXT_CONTROLS = {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1B}
 
 
 def normalise_mime(value: str) -> str:
@@ -79,6 +83,43 @@ def filename_sanitise(raw: str | None) -> str:
     return name
 
 
+def _looks_like_text(head: bytes) -> bool:
+    """UTF-8 (a multi-byte character cut at the end of the sniffed bytes is fine) without binary controls."""
+    for cut in range(4):
+        try:
+            text = head[: len(head) - cut].decode("utf-8")
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return False
+    return not any(ord(ch) < 0x20 and ord(ch) not in TEXT_CONTROLS for ch in text)
+
+
+def sniff_fallback(head: bytes) -> str:
+    """libmagic's answer, approximated without libmagic: puremagic's signatures, XLSX told from other
+    ZIPs by its `xl/` entries, and a text heuristic (the caller refines text/plain as it does for libmagic)."""
+    if not head:
+        return "application/x-empty"
+    if head.startswith(ZIP_LOCAL_HEADER):
+        return XLSX if b"xl/" in head else "application/zip"
+    try:
+        found = str(puremagic.from_string(head, mime=True))
+    except (puremagic.PureError, ValueError):
+        found = ""
+    if found:
+        return found
+    return "text/plain" if _looks_like_text(head) else "application/octet-stream"
+
+
+def content_sniff(head: bytes) -> str:
+    """The MIME type of these first bytes: libmagic when it loads, else the pure-Python fallback."""
+    module = native.libmagic()
+    if module is None:
+        return sniff_fallback(head)
+    return str(module.from_buffer(head, mime=True))
+
+
 @dataclass(frozen=True)
 class Detected:
     mime_type: str
@@ -86,10 +127,10 @@ class Detected:
 
 
 def mime_detect(*, head: bytes, declared: str, filename: str) -> Detected:
-    """The file's type from its first bytes (libmagic), refined for text formats, checked against the
+    """The file's type from its first bytes (libmagic, or its fallback), refined for text formats, checked against the
     allow-list and against the declared type. Raises 415 when refused."""
     declared_type = normalise_mime(declared)
-    detected = normalise_mime(magic.from_buffer(head[:SNIFF_BYTES], mime=True))
+    detected = normalise_mime(content_sniff(head[:SNIFF_BYTES]))
     hinted = (
         declared_type
         if declared_type in TEXT_REFINEMENTS

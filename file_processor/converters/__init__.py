@@ -9,7 +9,15 @@ from ..errors import Unprocessable
 from . import data, documents, images
 from .base import ConversionFailed, Converter, options_validate
 
-__all__ = ["ConversionFailed", "Converter", "converter_for", "options_validate", "registry", "supported_matrix"]
+__all__ = [
+    "ConversionFailed",
+    "Converter",
+    "converter_for",
+    "options_validate",
+    "registry",
+    "supported_matrix",
+    "targets_for",
+]
 
 
 @cache

@@ -1,5 +1,8 @@
 """Documents: Markdown -> HTML (markdown-it-py, raw HTML off), Markdown/HTML -> PDF (WeasyPrint).
 
+WeasyPrint is imported only when a PDF is rendered, and the PDF targets are registered only when it
+loads (native.pdf_available): without Debian's pango the app still imports and offers HTML.
+
 WeasyPrint gets a URL fetcher that allows only `data:` URLs and no redirects, so a document cannot
 make the worker read local files or reach the network (GHSA-jf6q-chmf-3h3v, GHSA-983w-rhvv-gwmv).
 """
@@ -11,6 +14,7 @@ from typing import IO, Any
 
 from markdown_it import MarkdownIt
 
+from .. import native
 from .base import ConversionFailed, Converter, Progress
 
 PDF_OPTIONS: dict[str, dict[str, Any]] = {
@@ -71,9 +75,12 @@ def _html_to_pdf(src: IO[bytes], dst: IO[bytes], options: dict[str, Any], progre
 
 
 def converters() -> list[Converter]:
+    pdf = native.pdf_available()
     found = []
     for source in ("text/markdown", "text/plain"):
         found.append(Converter("document", source, "html", "text/html", _markdown_to_html, HTML_OPTIONS))
-        found.append(Converter("document", source, "pdf", "application/pdf", _markdown_to_pdf, PDF_OPTIONS))
-    found.append(Converter("document", "text/html", "pdf", "application/pdf", _html_to_pdf, PDF_OPTIONS))
+        if pdf:
+            found.append(Converter("document", source, "pdf", "application/pdf", _markdown_to_pdf, PDF_OPTIONS))
+    if pdf:
+        found.append(Converter("document", "text/html", "pdf", "application/pdf", _html_to_pdf, PDF_OPTIONS))
     return found
