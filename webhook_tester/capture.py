@@ -115,7 +115,7 @@ async def _read_body(receive: Any, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-Outcome = tuple[str, Any]  # ("stored", event) | ("limited", usage) | ("gone", None)
+Outcome = tuple[str, Any]  # ("stored", event) | ("limited", usage) | ("gone", None) | ("unstorable", None)
 Answer = tuple[str, Any, "asyncio.Future[None]"]  # an outcome and its batch's after-work
 
 
@@ -146,7 +146,12 @@ def _store_batch(batch: list[tuple[services.BinConfig, dict[str, Any]]]) -> tupl
         for outcome in outcomes:
             if outcome is None:
                 event = next(stored)
-                outcome = ("stored", event) if event is not None else ("gone", None)
+                if event is None:
+                    outcome = ("gone", None)
+                elif event == services.UNSTORABLE:
+                    outcome = ("unstorable", None)
+                else:
+                    outcome = ("stored", event)
             results.append(outcome)
         return results, services.bins_watched(bin_ids=list(per_bin))
     finally:
@@ -316,6 +321,9 @@ async def capture_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     if outcome == "gone":
         await _problem(send, 404, "bin_not_found", "No bin with this id exists.")
+        return
+    if outcome == "unstorable":
+        await _problem(send, 400, "unstorable_request", "The database cannot store this request as sent.")
         return
     event = value
     event_header = (b"x-bin-event-id", str(event.pk).encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from datetime import timedelta
 
@@ -116,10 +117,8 @@ def test_parallel_api_key_creates_cannot_pass_the_per_user_limit(user, settings,
         # Every request has counted before any inserts (the race, made certain); a create that holds
         # a lock the others wait for breaks the barrier after its timeout and goes on alone.
         result = real_count(**kwargs)
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             counted.wait(timeout=1)
-        except threading.BrokenBarrierError:
-            pass
         return result
 
     monkeypatch.setattr(api_keys.selectors, "api_key_active_count", count_then_wait)

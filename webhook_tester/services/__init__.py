@@ -2,6 +2,7 @@
 
 from .bins import bin_create, bin_delete, bin_update, bins_purge_expired, read_key_hash, response_headers_clean
 from .events import (
+    UNSTORABLE,
     BinConfig,
     bin_capture_rate_hits,
     bin_config_forget,
@@ -21,6 +22,7 @@ from .events import (
 from .replay import replay_create, replay_headers, replay_send, replay_target
 
 __all__ = [
+    "UNSTORABLE",
     "BinConfig",
     "bin_capture_rate_hits",
     "bin_config_forget",

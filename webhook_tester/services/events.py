@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -164,11 +164,16 @@ def bin_event_capture(**fields: Any) -> CapturedEvent:
     return event
 
 
-def bin_events_capture_many(*, events: list[CapturedEvent]) -> list[CapturedEvent | None]:
+# What `bin_events_capture_many` returns for a row the database refused (a value it cannot store).
+UNSTORABLE = "unstorable"
+
+
+def bin_events_capture_many(*, events: list[CapturedEvent]) -> list[CapturedEvent | str | None]:
     """Store built events with one multi-row INSERT (the capture path's batch); committed when it returns.
 
-    If a bin was deleted meanwhile the batch's INSERT fails as a whole; then each row is stored on its
-    own and a row whose bin is gone comes back as None.
+    If the batch's INSERT fails as a whole (a bin deleted meanwhile, or one row with a value the
+    database refuses), each row is stored on its own, so one bad capture never costs the others: a
+    row whose bin is gone comes back as None, a row the database refuses as UNSTORABLE.
     """
     if not events:
         return []
@@ -176,8 +181,8 @@ def bin_events_capture_many(*, events: list[CapturedEvent]) -> list[CapturedEven
         with transaction.atomic():
             CapturedEvent.objects.bulk_create(events)
         return list(events)
-    except IntegrityError:
-        stored: list[CapturedEvent | None] = []
+    except (IntegrityError, DataError):
+        stored: list[CapturedEvent | str | None] = []
         for event in events:
             try:
                 with transaction.atomic():
@@ -186,6 +191,8 @@ def bin_events_capture_many(*, events: list[CapturedEvent]) -> list[CapturedEven
             except IntegrityError:
                 bin_config_forget(event.bin_id)
                 stored.append(None)
+            except DataError:
+                stored.append(UNSTORABLE)
         return stored
 
 

@@ -295,3 +295,30 @@ def test_nul_and_odd_bytes_in_a_form_body_are_still_captured(bin, content_type, 
     event = CapturedEvent.objects.get()
     assert bytes(event.body) == body
     assert "\x00" not in json.dumps(event.form, ensure_ascii=False)
+
+
+def test_a_row_the_database_refuses_costs_no_other_capture_in_its_batch(bin):
+    # One batch, one INSERT: a value PostgreSQL refuses (here a NUL in the method, which the server
+    # never lets through, so it is built directly) must not fail the batch's other captures.
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite stores NUL in text; the refusal is PostgreSQL's")
+
+    def build(method: str) -> CapturedEvent:
+        return services.captured_event_build(
+            bin_id=bin.pk,
+            method=method,
+            path=f"/hooks/{bin.pk}",
+            sub_path="",
+            query_string="",
+            headers=[["Content-Type", "text/plain"]],
+            body=b"x",
+            remote_ip="127.0.0.1",
+            is_tls=False,
+        )
+
+    good_before, bad, good_after = build("POST"), build("PO\x00ST"), build("PUT")
+    stored = services.bin_events_capture_many(events=[good_before, bad, good_after])
+    assert stored == [good_before, services.UNSTORABLE, good_after]
+    assert set(CapturedEvent.objects.values_list("method", flat=True)) == {"POST", "PUT"}
