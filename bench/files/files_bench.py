@@ -132,6 +132,7 @@ def conversions(user: object) -> None:
         f"p50 {statistics.median(times) * 1000:.0f} ms, p95 {percentile(times, 0.95) * 1000:.0f} ms, "
         f"max {max(times) * 1000:.0f} ms"
     )
+    print("  each run in order (ms): " + " ".join(f"{elapsed * 1000:.0f}" for elapsed in times))
     if os.environ.get("THUMB_ONLY"):
         return
     rows = "\n".join(f"{n},item-{n},{n * 1.5:.2f},2026-11-{1 + n % 28:02d}" for n in range(100_000))
