@@ -7,12 +7,16 @@ into a caller whose transaction has already committed.
 
 import asyncio
 import logging
+import os
 import random
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
+from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import transaction
 
@@ -37,9 +41,51 @@ def group_send_now(outgoing: Iterable[Outgoing]) -> None:
     if layer is None or not batch:
         return
     try:
-        async_to_sync(group_send_bounded)(layer, batch)
+        if isinstance(layer, RedisChannelLayer | RedisPubSubChannelLayer):
+            concurrency = max(1, int(settings.CHANNEL_PUSH_CONCURRENCY))
+            rounds = -(-len(batch) // concurrency)
+            timeout = float(settings.CHANNEL_PUSH_TIMEOUT_SECONDS) * rounds + 1
+            _publisher.run(group_send_bounded(layer, batch), timeout=timeout)
+        else:  # the in-memory layer: its queues belong to the server's event loop
+            async_to_sync(group_send_bounded)(layer, batch)
     except Exception:  # a lost push is recovered from the database; never fail the caller
         logger.warning("channel layer: publishing %d message(s) failed", len(batch), exc_info=True)
+
+
+class _PublisherLoop:
+    """One event loop on its own thread per process, for Redis channel-layer sends from sync code.
+
+    `async_to_sync` from a thread that no ASGI server lent (WSGI workers, Celery tasks, commands)
+    starts a new event loop in a new thread for every call, and the Redis layers then open a new
+    connection for that loop: ~40 % of a notification POST under WSGI (issue 8). Here the loop, and
+    so the layer's connection, lives as long as the process. The Redis layers keep their connections
+    per event loop, so sharing the layer with the server's own loop is safe. Re-created after a fork
+    (Celery's prefork pool): a child inherits the object but not the thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def run(self, coroutine: Coroutine[Any, Any, None], *, timeout: float) -> None:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+        try:
+            future.result(timeout=timeout)
+        except BaseException:
+            future.cancel()
+            raise
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid() or self._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="channel-layer-publisher", daemon=True).start()
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+
+_publisher = _PublisherLoop()
 
 
 async def group_send_bounded(layer: BaseChannelLayer, batch: list[Outgoing]) -> None:
@@ -101,8 +147,6 @@ async def channel_release(layer: Any, channel: str) -> None:
     into the layers' attributes; tests assert that nothing is left, so an upgrade that renames them
     fails there.) The in-memory and list-based layers only keep a buffer.
     """
-    from channels_redis.pubsub import RedisPubSubChannelLayer
-
     if isinstance(layer, RedisPubSubChannelLayer):
         loop_layer = layer._get_layer()
         loop_layer.channels.pop(channel, None)

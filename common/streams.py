@@ -29,6 +29,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
 from common.errors import ServiceUnavailable
 
@@ -151,7 +152,7 @@ def streams_forget_all() -> None:
 
 
 def _backend() -> _RedisSlots | _MemorySlots:
-    return _redis_slots if "redis" in type(caches["default"]).__module__ else _memory_slots
+    return _redis_slots if isinstance(caches["default"], RedisCache) else _memory_slots
 
 
 def _call(func: Any, *args: Any) -> Any:

@@ -1,9 +1,12 @@
 """Reads. Every query is scoped to one recipient, so nobody reads another user's notifications."""
 
+import functools
 import uuid
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections, router
+from django.db.models import Count, QuerySet
 
 from common.errors import NotFound
 
@@ -44,7 +47,29 @@ def notification_get(*, user: Any, notification_id: Any) -> Notification:
 
 
 def notification_unread_count(*, user: Any) -> int:
-    return with_read_state(Notification.objects.filter(recipient=user), unread=True).count()
+    """How many of the user's notifications are unread: exact, one indexed query.
+
+    The most polled read of the API (badges), so the ORM's statement is built once per database and
+    reused: building `.filter(...).count()` was ~60 % of the request (issue 8). The statement comes
+    from `with_read_state`, so the unread filter still lives in one place.
+    """
+    connection = connections[router.db_for_read(Notification)]
+    recipient = Notification._meta.get_field("recipient").target_field
+    with connection.cursor() as cursor:
+        cursor.execute(_unread_count_sql(connection.alias), [recipient.get_db_prep_value(user.pk, connection)])
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0  # no row: GROUP BY over no unread notification
+
+
+@functools.cache
+def _unread_count_sql(alias: str) -> str:
+    """`SELECT COUNT(*) ... WHERE recipient_id = %s AND <unread> GROUP BY recipient_id`, from the ORM."""
+    queryset = with_read_state(Notification.objects.using(alias).filter(recipient_id=uuid.UUID(int=0)), unread=True)
+    counted = queryset.order_by().values("recipient_id").annotate(unread_count=Count("*")).values("unread_count")
+    sql, params = counted.query.sql_with_params()
+    if len(params) != 1:  # the recipient is the statement's only parameter
+        raise ImproperlyConfigured(f"unexpected parameters in the unread-count statement: {params!r}")
+    return str(sql)
 
 
 def notification_last_seq(*, user_id: Any) -> int:

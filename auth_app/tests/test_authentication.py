@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import uuid
+from datetime import datetime, timedelta
 
 import pytest
 
+from auth_app import tokens
 from auth_app.services import api_key_create, api_key_revoke, auth_session_start
 
 from .conftest import API
@@ -58,3 +61,39 @@ def test_a_wrong_secret_for_a_real_prefix_and_a_revoked_key_count_by_ip(global_l
     response = api_client.get(f"{API}/users/me", HTTP_X_API_KEY=key)
     assert response.status_code == 401
     assert response["RateLimit-Policy"].startswith('"anon"')
+
+
+# --- Verified tokens remembered per process (issue 8) -----------------------------------------------
+
+
+def _minted(user, token_type: str) -> tuple[str, datetime]:
+    return tokens.token_encode(
+        user_id=str(user.pk),
+        sid=str(uuid.uuid4()),
+        jti=tokens.new_jti(),
+        token_type=token_type,
+        lifetime=timedelta(minutes=5),
+    )
+
+
+def test_a_remembered_token_still_expires(user, monkeypatch):
+    token, expires = _minted(user, "access")
+    assert tokens.token_decode(token, expected_type="access").sub == str(user.pk)  # now remembered
+    monkeypatch.setattr(tokens.time, "time", lambda: expires.timestamp() + 1)
+    with pytest.raises(tokens.TokenInvalid):
+        tokens.token_decode(token, expected_type="access")
+
+
+def test_a_remembered_token_keeps_its_type(user):
+    refresh, _ = _minted(user, "refresh")
+    assert tokens.token_decode(refresh, expected_type="refresh")
+    with pytest.raises(tokens.TokenInvalid):
+        tokens.token_decode(refresh, expected_type="access")
+
+
+def test_a_new_signing_key_refuses_tokens_remembered_under_the_old_one(user, settings):
+    token, _ = _minted(user, "access")
+    assert tokens.token_decode(token, expected_type="access")
+    settings.JWT_SIGNING_KEY = "another-signing-key-of-enough-length-for-hs256"
+    with pytest.raises(tokens.TokenInvalid):
+        tokens.token_decode(token, expected_type="access")

@@ -108,6 +108,17 @@ start_server() {  # start_server SERVER PROJECT PROBE_PATH
   bench_wait_up "http://127.0.0.1:$PORT$probe" "$server ($project)" "$log"
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+tree_cpu_ticks() {  # utime+stime (clock ticks) of a process and its children (gunicorn's workers)
+  local pid total=0 stat
+  for pid in "$1" $(pgrep -P "$1" 2>/dev/null); do
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    stat=${stat##*) }  # the fields after "(comm)", which may hold spaces
+    total=$((total + $(awk '{print $12 + $13}' <<<"$stat")))
+  done
+  echo "$total"
+}
+
 # --- one cell ------------------------------------------------------------------------------------
 to_ms() {  # wrk's "12.34ms" / "1.20s" / "850.00us" -> milliseconds
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.1f", n }'
@@ -127,17 +138,24 @@ run_cell() {  # run_cell SERVER ROUTE METHOD PATH AUTH BODY SPEC
   local wrk=(taskset -c "$CLIENT_CPU" wrk -t1 "-c$CONNECTIONS" --timeout "$WRK_TIMEOUT" -s "$script")
   [ "$WARMUP" -gt 0 ] && "${wrk[@]}" "-d${WARMUP}s" "http://127.0.0.1:$PORT$path" >/dev/null 2>&1
   out=$RESULTS/$server-$route.wrk
+  local ticks_before ticks_after
+  ticks_before=$(tree_cpu_ticks "$SERVER_PID")
   "${wrk[@]}" "-d${DURATION}s" --latency "http://127.0.0.1:$PORT$path" >"$out" 2>&1 || true
-  local rps p50 p99 non2xx errors
+  ticks_after=$(tree_cpu_ticks "$SERVER_PID")
+  local rps p50 p99 non2xx errors requests cpu_us
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  requests=$(awk '/requests in/ {print $1}' "$out")
+  # Server CPU per request (all its processes): what "requests/s per core" means on a shared machine.
+  cpu_us=$(awk -v b="$ticks_before" -v a="$ticks_after" -v n="${requests:-0}" -v hz="$CLK_TCK" \
+    'BEGIN { if (n > 0) printf "%.0f", (a - b) * 1000000 / hz / n; else print 0 }')
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
   errors=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$out")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$(server_class "$server")" "$route" "$spec" \
-    "${rps:-0}" "$p50" "$p99" "${non2xx:-0}" "${errors:-0}" >>"$RESULTS/results.tsv"
-  printf '  %-14s %8.0f req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  errors %s\n' "$route" "${rps:-0}" "$p50" "$p99" \
-    "${non2xx:-0}" "${errors:-0}"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$(server_class "$server")" "$route" "$spec" \
+    "${rps:-0}" "$p50" "$p99" "${non2xx:-0}" "${errors:-0}" "$cpu_us" >>"$RESULTS/results.tsv"
+  printf '  %-14s %8.0f req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  errors %s  cpu %s us/req\n' "$route" "${rps:-0}" \
+    "$p50" "$p99" "${non2xx:-0}" "${errors:-0}" "$cpu_us"
 }
 
 selected() { [ -z "$ROUTES" ] || [[ " $ROUTES " == *" $1 "* ]]; }

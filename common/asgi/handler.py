@@ -32,8 +32,14 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.handlers.asgi import ASGIHandler
 
+from common.middleware import ResolvedOnceHandlerMixin
 
-class PooledThreadsASGIHandler(ASGIHandler):
+
+class PlatformASGIHandler(ResolvedOnceHandlerMixin, ASGIHandler):
+    """Django's ASGI handler, resolving each path once (common.middleware.resolve_request)."""
+
+
+class PooledThreadsASGIHandler(PlatformASGIHandler):
     def __init__(self, threads: int) -> None:
         super().__init__()
         self._executors = [
@@ -66,4 +72,4 @@ def get_asgi_application() -> ASGIHandler:
     django.setup(set_prefix=False)
     caches_per_thread()
     threads = int(settings.ASGI_SYNC_THREADS)
-    return PooledThreadsASGIHandler(threads) if threads > 0 else ASGIHandler()
+    return PooledThreadsASGIHandler(threads) if threads > 0 else PlatformASGIHandler()

@@ -11,6 +11,7 @@ cache of the embedded mode) run the same steps in process.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import weakref
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ _sync_scripts: dict[str, Any] = {}  # the registered script (its SHA), called wi
 _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
+_parsed_rate = functools.lru_cache(maxsize=64)(_split_rate)  # "100/15m" -> (100, 900), once per rate
+
+
 @dataclass(frozen=True)
 class Counter:
     """One django-ratelimit counter: its cache key in the current window, and how to report it."""
@@ -59,10 +63,10 @@ class Counter:
 
     @classmethod
     def of(cls, *, group: str, policy: str, rate: str, value: str) -> Counter:
-        resolved = _resolve_rate(rate)
-        limit, period = _split_rate(resolved)
+        limit, period = _parsed_rate(_resolve_rate(rate))
         window_end = _get_window(value, period)
-        return cls(policy, limit, period, window_end, _make_cache_key(group, window_end, resolved, value, ALL))
+        key = _make_cache_key(group, window_end, (limit, period), value, ALL)  # takes the parsed rate too
+        return cls(policy, limit, period, window_end, key)
 
     def usage(self, count: int) -> Usage:
         reset = max(1, self.window_end - int(time.time()))

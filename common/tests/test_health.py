@@ -26,7 +26,7 @@ USING_REDIS = bool(os.environ.get("REDIS_URL"))
 def redis_cache_at(address: str, socket_timeout: float = 1.0) -> dict:
     return {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.cache.PlatformRedisCache",
             "LOCATION": f"redis://{address}/0",
             "OPTIONS": {"socket_connect_timeout": socket_timeout, "socket_timeout": socket_timeout},
         }

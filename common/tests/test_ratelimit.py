@@ -301,7 +301,7 @@ def test_unreachable_cache_fails_open(client, limits_on):
     limits_on.CACHES = {
         **limits_on.CACHES,
         "unreachable": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.cache.PlatformRedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         },

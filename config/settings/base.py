@@ -134,7 +134,7 @@ if EMBEDDED_REDIS:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.cache.PlatformRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "cache",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

@@ -106,7 +106,7 @@ def test_services_mode_from_urls():
         SECRET_KEY=KEY, DATABASE_URL="postgres://u@db.invalid:5432/x", REDIS_URL="redis://cache.invalid:6379/0"
     )
     assert loaded["db_engine"] == "django.db.backends.postgresql"
-    assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["cache"] == "common.cache.PlatformRedisCache"
     assert loaded["channel_layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert loaded["eager"] is False and loaded["broker"] == "redis://cache.invalid:6379/0"
 

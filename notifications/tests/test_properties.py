@@ -205,3 +205,26 @@ def test_property_23_notification_round_trip(auth_client, user, title, body, dat
     # The hand-built payload (REST and live) is what the serializer's declared fields would produce.
     generic = ModelSerializer.to_representation(NotificationSerializer(), stored)
     assert json.loads(json.dumps(generic)) == created
+
+
+# --- The unread count (a precompiled statement) -----------------------------------------------------
+
+
+@pytest.mark.django_db
+@hsettings(db_property, max_examples=20)
+@given(
+    mine=st.lists(st.booleans(), max_size=8),
+    theirs=st.lists(st.booleans(), max_size=5),
+)
+def test_unread_count_is_the_count_of_my_unread_notifications(auth_client, user, other_user, mine, theirs):
+    """Whatever is read and whoever else has notifications, the count is exactly my unread ones."""
+    Notification.objects.all().delete()
+    for owner, read_mask in ((user, mine), (other_user, theirs)):
+        for index, read in enumerate(read_mask):
+            sent = services.notification_send(user_id=owner.pk, kind="system.message", title=f"n{index}")
+            if read:
+                services.notification_mark_read(user=owner, notification_id=sent.pk)
+    expected = mine.count(False)
+    assert selectors.notification_unread_count(user=user) == expected
+    assert selectors.notification_unread_count(user=other_user) == theirs.count(False)
+    assert auth_client.get("/api/v1/notifications/unread-count").json() == {"unread_count": expected}
