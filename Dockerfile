@@ -1,10 +1,11 @@
 # syntax=docker/dockerfile:1.7
-# Production image: the same code and requirements.txt that `make run` uses, served by the same
-# ASGI server. Database and Redis come from DATABASE_URL / REDIS_URL at run time (see compose.yaml).
-# One process type serves REST, WebSocket and SSE: uvicorn with WEB_CONCURRENCY workers (one per
-# core), chosen by measurement over gunicorn WSGI workers beside an ASGI process (docs/decisions.md).
-# uvicorn's proxy-header handling is off: the app derives the client IP from X-Forwarded-For by
-# TRUSTED_PROXY_COUNT (common/net.py). WebSocket frames over WS_MAX_MESSAGE_BYTES close with 1009.
+# Production image: the same code and requirements.txt that `make run` uses. Database and Redis come
+# from DATABASE_URL / REDIS_URL at run time (see compose.yaml). WEB_ROLE picks the server
+# (deploy/serve.sh), by measurement (docs/benchmarks.md "Topology"): `rest` = gunicorn threaded WSGI
+# workers for REST/admin/pages, `streams` = uvicorn for WebSocket/SSE/captures/uploads, `all` (the
+# default, for hosts that cannot route by path) = uvicorn for everything. Neither server trusts
+# proxy headers: the app derives the client IP from X-Forwarded-For by TRUSTED_PROXY_COUNT
+# (common/net.py). WebSocket frames over WS_MAX_MESSAGE_BYTES close with 1009.
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -20,6 +21,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOST=0.0.0.0 \
     PORT=8000 \
     WEB_CONCURRENCY=2 \
+    WEB_ROLE=all \
+    WSGI_THREADS=4 \
     WS_MAX_MESSAGE_BYTES=65536
 # libmagic1: MIME detection; pango + fonts: WeasyPrint's PDF rendering (File Processor).
 RUN apt-get update && apt-get install -y --no-install-recommends curl libmagic1 libpango-1.0-0 libpangoft2-1.0-0 \
@@ -33,4 +36,4 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0 &
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 CMD curl -fsS http://127.0.0.1:${PORT}/health/live || exit 1
-CMD ["sh", "-c", "exec uvicorn config.asgi:application --host $HOST --port $PORT --workers $WEB_CONCURRENCY --no-access-log --lifespan off --no-proxy-headers --http config.http_protocol:HeaderCaseHttpToolsProtocol --ws-max-size $WS_MAX_MESSAGE_BYTES"]
+CMD ["deploy/serve.sh"]

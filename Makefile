@@ -15,7 +15,7 @@ WS_MAX_MESSAGE_BYTES ?= 65536
 UVICORN_LIMITS := --no-proxy-headers --ws-max-size $(WS_MAX_MESSAGE_BYTES)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run dev serve test lint fmt typecheck check migrate seed worker beat flower \
+.PHONY: help install install-dev run dev serve serve-rest test lint fmt typecheck check migrate seed worker beat flower \
         bench shell build lock lock-check clean
 
 help:  ## list the targets
@@ -57,6 +57,10 @@ serve:  ## serve the ASGI app (HTTP + WebSocket) without the set-up steps
 	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
 		--no-access-log --lifespan off $(UVICORN_LIMITS) \
 		--http config.http_protocol:HeaderCaseHttpToolsProtocol
+
+serve-rest:  ## the REST tier of the services topology: gunicorn threaded WSGI workers (needs REDIS_URL)
+	@if [ -z "$$REDIS_URL" ]; then echo "serve-rest needs REDIS_URL: it runs beside \`make serve\` for the streams"; exit 2; fi
+	HOST=$(HOST) PORT=$(PORT) WEB_CONCURRENCY=$(WORKERS) $(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi:application
 
 dev: install .env migrate  ## serve with auto-reload and DEBUG on
 	DEBUG=true $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --reload --lifespan off $(UVICORN_LIMITS)

@@ -1,7 +1,8 @@
-"""Every place that starts the ASGI server passes our limits to uvicorn and keeps its proxy headers off.
+"""Every place that starts a server passes our limits to it and keeps its proxy-header handling off.
 
 uvicorn's own default trusts X-Forwarded-For from 127.0.0.1 (a loopback client then picks its own IP)
-and takes 16 MiB WebSocket frames; common.net.client_ip and WS_MAX_MESSAGE_BYTES are the rules here.
+and takes 16 MiB WebSocket frames; gunicorn's trusts X-Forwarded-Proto from 127.0.0.1.
+common.net.client_ip, BEHIND_HTTPS_PROXY and WS_MAX_MESSAGE_BYTES are the rules here.
 """
 
 import re
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STARTERS = ["Makefile", "Dockerfile", "deploy/fly.toml"]
+STARTERS = ["Makefile", "deploy/serve.sh"]  # the image (Dockerfile, fly.toml) starts deploy/serve.sh
 
 
 def _uvicorn_commands(text: str) -> list[str]:
@@ -31,7 +32,24 @@ def test_uvicorn_runs_without_proxy_headers_and_with_the_frame_limit(name):
         assert re.search(r"--ws-max-size[ =]\S*WS_MAX_MESSAGE_BYTES", command), command
 
 
+def test_the_image_and_fly_start_the_role_script():
+    assert 'CMD ["deploy/serve.sh"]' in (ROOT / "Dockerfile").read_text()
+    assert 'web = "deploy/serve.sh"' in (ROOT / "deploy/fly.toml").read_text()
+
+
+def test_gunicorn_trusts_no_forwarded_headers_and_takes_its_settings_file():
+    from config import gunicorn
+
+    assert gunicorn.forwarded_allow_ips == ""
+    assert gunicorn.worker_class == "gthread"
+    for name in STARTERS:
+        for line in (ROOT / name).read_text().splitlines():
+            if "gunicorn" in line and "config.wsgi:application" in line:
+                assert "-c config/gunicorn.py" in line, line
+
+
 def test_deploy_files_without_a_command_use_the_images():
     for name in ["deploy/render.yaml", "deploy/railway.json", "compose.yaml"]:
         text = (ROOT / name).read_text()
-        assert "uvicorn" not in text, f"{name} starts uvicorn itself: add it to STARTERS"
+        assert not _uvicorn_commands(text), f"{name} starts uvicorn itself: add it to STARTERS"
+        assert "gunicorn -" not in text, f"{name} starts gunicorn itself: use WEB_ROLE"

@@ -1,0 +1,18 @@
+#!/bin/sh
+# The image's entry point: which server runs is the process's role (WEB_ROLE), chosen by measurement
+# (docs/benchmarks.md "Topology"):
+#   all      uvicorn serves REST, WebSocket, SSE and captures (one process type; PaaS without path routing)
+#   rest     gunicorn threaded WSGI workers: the REST API, admin, pages (compose's `web`)
+#   streams  uvicorn: WebSocket, SSE, webhook captures, uploads and downloads (compose's `streams`)
+set -eu
+case "${WEB_ROLE:-all}" in
+  rest)
+    exec gunicorn -c config/gunicorn.py config.wsgi:application ;;
+  all | streams)
+    exec uvicorn config.asgi:application --host "$HOST" --port "$PORT" --workers "$WEB_CONCURRENCY" \
+      --no-access-log --lifespan off --no-proxy-headers --http config.http_protocol:HeaderCaseHttpToolsProtocol \
+      --ws-max-size "$WS_MAX_MESSAGE_BYTES" ;;
+  *)
+    echo "WEB_ROLE must be all, rest or streams (got ${WEB_ROLE})" >&2
+    exit 64 ;;
+esac
