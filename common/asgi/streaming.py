@@ -43,6 +43,7 @@ __all__ = ["AfterBodyReceive", "StreamedBody", "streamed_body_parseable"]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Any], Awaitable[None]]
+_LOOP_CHECK_SECONDS = 5.0
 
 
 class End(enum.Enum):
@@ -128,15 +129,15 @@ class StreamedBody:
 
     def _next(self) -> bytes:
         """The next chunk (b"" at the end), waiting for the pump; raises what ended the body early."""
-        if self.closed:
+        if self.closed and self._seen_end is None:
             self._seen_end = End.STOPPED
+        if self._seen_end is None and not self._start_asked:
+            if self._on_loop():  # a blocking get here would stop the loop that fills the queue
+                raise RuntimeError("A streamed request body is read from a sync view's thread, not the event loop.")
+            self._start_asked = True
+            self._call_soon(self._start)
         if self._seen_end is None:
-            if not self._start_asked:
-                if self._on_loop():  # a blocking get here would stop the loop that fills the queue
-                    raise RuntimeError("A streamed request body is read from a sync view's thread, not the event loop.")
-                self._start_asked = True
-                self._call_soon(self._start)
-            item = self._chunks.get()  # the pump always ends with an `End`, whatever stops it
+            item = self._take()
             if not isinstance(item, End):
                 self._call_soon(self._taken, len(item))
                 return item
@@ -148,6 +149,16 @@ class StreamedBody:
         if self._seen_end is End.IDLE:
             raise RequestTimeout(f"No part of the request body arrived for {self._idle_timeout:g} seconds.")
         raise RequestAborted()
+
+    def _take(self) -> bytes | End:
+        """The pump's next item. It always ends with an `End`, whatever stops it, while its loop runs; the
+        loop closing under a waiting read (the process shutting down) ends the body too."""
+        while True:
+            try:
+                return self._chunks.get(timeout=_LOOP_CHECK_SECONDS)
+            except queue.Empty:
+                if self._loop.is_closed():
+                    return End.STOPPED
 
     def _call_soon(self, callback: Callable[..., None], *args: Any) -> None:
         try:
