@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed
 from django.urls import Resolver404, ResolverMatch, get_resolver, get_urlconf
 
-from .errors import as_service_unavailable, problem_response
+from .errors import ApplicationError, application_error_response, as_service_unavailable, problem_response
 from .logging import request_id_var
 
 GetResponse = Callable[[HttpRequest], Any]
@@ -136,16 +136,13 @@ class ProblemDetailsMiddleware(HookMiddleware):
     """
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
-        """A plain Django view that hit an unreachable database: 503 service_unavailable, not a 500.
+        """A plain Django view that hit an unreachable database (503 service_unavailable) or raised one of
+        the application's errors (e.g. a streamed body's 408 request_timeout): its problem, not a 500.
 
         (DRF views get the same from `drf_exception_handler`.)
         """
-        unavailable = as_service_unavailable(exception)
-        if unavailable is None:
-            return None
-        return problem_response(
-            status=unavailable.status, code=unavailable.code, detail=unavailable.detail, headers=unavailable.headers
-        )
+        error = as_service_unavailable(exception) or exception
+        return application_error_response(error) if isinstance(error, ApplicationError) else None
 
     def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if isinstance(response, HttpResponseNotAllowed):

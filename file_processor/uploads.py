@@ -1,20 +1,40 @@
 """Streaming upload handling: each chunk is hashed, counted and written once to a temporary file.
 
 `HashingUploadHandler` replaces Django's default handlers for the upload view. It never holds the
-file in memory: chunks go straight to a `TemporaryUploadedFile` (which FileSystemStorage then
-*moves* into place, so the bytes are written once more only when temp and media are on different
-filesystems or the storage is remote). Past the limit it stops the upload and deletes the partial file.
+file in memory: chunks go straight to a `HashedUpload` temporary file (under ASGI as they arrive from
+the socket: the upload routes' bodies are streamed, common/asgi/streaming.py), which FileSystemStorage
+then *moves* into place: the temporary file lives on the storage's filesystem (`upload_temp_dir`), so
+the bytes are written once, unless FILE_UPLOAD_TEMP_DIR names another filesystem or the storage is
+remote. Past the limit it stops the upload and deletes the partial file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from typing import Any
 
-from django.core.files.uploadedfile import TemporaryUploadedFile
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
 from .inspection import SNIFF_BYTES
+
+INCOMING = ".incoming"
+
+
+def upload_temp_dir() -> str | None:
+    """Where an upload is written while it arrives: FILE_UPLOAD_TEMP_DIR when set; with local storage a
+    `.incoming` folder in its root (same filesystem: storing is a rename); else the system temp dir."""
+    if settings.FILE_UPLOAD_TEMP_DIR:
+        return str(settings.FILE_UPLOAD_TEMP_DIR)
+    if isinstance(default_storage, FileSystemStorage):
+        path = os.path.join(default_storage.location, INCOMING)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        return path
+    return None
 
 
 class HashedUpload(TemporaryUploadedFile):
@@ -22,6 +42,13 @@ class HashedUpload(TemporaryUploadedFile):
 
     sha256: str = ""
     head: bytes = b""
+
+    def __init__(
+        self, name: str, content_type: str | None, size: int, charset: str | None, content_type_extra: Any = None
+    ) -> None:
+        # TemporaryUploadedFile's own, in `upload_temp_dir()` and without the client's extension in the path.
+        file = tempfile.NamedTemporaryFile(suffix=".upload", dir=upload_temp_dir())  # noqa: SIM115  # closed by close()
+        UploadedFile.__init__(self, file, name, content_type, size, charset, content_type_extra)
 
 
 class HashingUploadHandler(FileUploadHandler):

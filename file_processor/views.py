@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auth_app.authentication import ApiKeyAuthentication
+from common.asgi import streamed_body_parseable
 from common.errors import FieldError, ValidationFailed
 
 from . import selectors, services
@@ -110,8 +111,14 @@ class UploadView(APIView):
         # Before authentication: a session-authenticated request's CSRF check parses the body.
         self.upload_handler = HashingUploadHandler(request, max_bytes=int(settings.FILES_MAX_UPLOAD_BYTES))
         request.upload_handlers = [self.upload_handler]
-        _measure_chunked_body(request)
+        streamed_body_parseable(request)
         return super().initialize_request(request, *args, **kwargs)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # The body failed mid-file (the client went away, stalled, or sent past the route's limit): Django's
+        # parser closes only the files it finished, so the partial one is removed here, not when collected.
+        self.upload_handler.abort()
+        return super().handle_exception(exc)
 
     @extend_schema(
         summary="Upload a file (multipart, field `file`)",
@@ -157,26 +164,6 @@ class UploadView(APIView):
         response = Response(StoredFileSerializer(stored).data, status=status.HTTP_201_CREATED)
         response["Location"] = f"/api/v1/files/{stored.pk}"
         return response
-
-
-def _measure_chunked_body(request: HttpRequest) -> None:
-    """A chunked body (no Content-Length) that the ASGI handler spooled: give the parsers its length.
-
-    Django's multipart parser reads nothing without CONTENT_LENGTH. The per-file limit still applies
-    while parsing; the serving layer's per-route limit stops an endless body before it is spooled.
-    """
-    if request.META.get("CONTENT_LENGTH") or request.method != "POST":
-        return
-    stream = getattr(request, "_stream", None)
-    if stream is None or not hasattr(stream, "seek"):
-        return
-    try:
-        size = stream.seek(0, 2)
-        stream.seek(0)
-    except (OSError, ValueError):
-        return
-    if size:
-        request.META["CONTENT_LENGTH"] = str(size)
 
 
 class SignedUrlView(APIView):

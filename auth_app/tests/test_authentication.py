@@ -66,7 +66,7 @@ def test_a_wrong_secret_for_a_real_prefix_and_a_revoked_key_count_by_ip(global_l
 # --- Verified tokens remembered per process (issue 8) -----------------------------------------------
 
 
-def _minted(user, token_type: str) -> tuple[str, datetime]:
+def _minted(user, token_type: tokens.TokenType) -> tuple[str, datetime]:
     return tokens.token_encode(
         user_id=str(user.pk),
         sid=str(uuid.uuid4()),

@@ -48,19 +48,35 @@ def user_and_token() -> tuple[object, str]:
     return user, auth_session_start(user=user)["access"]
 
 
-def upload(token: str, mib: int) -> None:
+def proc_io(pid: int) -> dict[str, int]:
+    """/proc/<pid>/io: `wchar` (bytes passed to write(2) and kin, sockets written with send(2) excluded),
+    `write_bytes` (bytes sent to the block layer) and `cancelled_write_bytes` (dirty pages of files
+    deleted before they were written back)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        name, _, value = line.partition(":")
+        fields[name] = int(value)
+    return fields
+
+
+def upload(base: str, path: str, pid: int, token: str, mib: int, label: str) -> float:
+    """POST a `mib` MiB multipart body to base+path; print time, throughput, the server's RSS and writes.
+
+    Returns the throughput (MiB/s).
+    """
     block = (b"0123456789abcdef" * 4096)[:65536]  # text: detected as text/plain
     head = (
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
         "Content-Type: text/plain\r\n\r\n"
     ).encode()
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()
-    url = urllib.parse.urlsplit(BASE)
+    url = urllib.parse.urlsplit(base)
 
     def send(size: int) -> tuple[int, bytes, float]:
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=600)
-        conn.putrequest("POST", "/api/v1/files/uploads")
-        conn.putheader("Authorization", f"Bearer {token}")
+        conn.putrequest("POST", path)
+        if token:
+            conn.putheader("Authorization", f"Bearer {token}")
         conn.putheader("Content-Type", f"multipart/form-data; boundary={BOUNDARY}")
         conn.putheader("Content-Length", str(len(head) + size + len(tail)))
         conn.endheaders()
@@ -74,25 +90,35 @@ def upload(token: str, mib: int) -> None:
         return response.status, body, time.perf_counter() - started
 
     assert send(len(block) * 4)[0] == 201  # warm-up: imports, pools, first-request allocations
-    baseline = rss_kib(SERVER_PID)
+    baseline = rss_kib(pid)
     peak = [baseline]
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], rss_kib(SERVER_PID))
+            peak[0] = max(peak[0], rss_kib(pid))
             stop.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    io_before = proc_io(pid)
     status, body, elapsed = send(mib * 1024 * 1024)
+    io_after = proc_io(pid)
     stop.set()
     sampler.join()
     assert status == 201, (status, body[:300])
-    print(
-        f"upload {mib} MiB: {elapsed:.2f} s, {mib / elapsed:.1f} MiB/s; server RSS {baseline / 1024:.1f} MiB -> "
-        f"peak {peak[0] / 1024:.1f} MiB (growth {(peak[0] - baseline) / 1024:.1f} MiB)"
+    mb = 1024 * 1024
+    wchar = io_after["wchar"] - io_before["wchar"]
+    to_disk = (io_after["write_bytes"] - io_before["write_bytes"]) - (
+        io_after["cancelled_write_bytes"] - io_before["cancelled_write_bytes"]
     )
+    print(
+        f"upload {mib} MiB [{label}]: {elapsed:.2f} s, {mib / elapsed:.1f} MiB/s; server RSS {baseline / 1024:.1f} MiB"
+        f" -> peak {peak[0] / 1024:.1f} MiB (growth {(peak[0] - baseline) / 1024:.1f} MiB); server wrote "
+        f"{wchar / mb:.0f} MiB (wchar, {wchar / (mib * mb):.2f}x the file), "
+        f"{to_disk / mb:.0f} MiB to disk (write_bytes - cancelled_write_bytes)"
+    )
+    return mib / elapsed
 
 
 def stored(user: object, content: bytes, name: str) -> object:
@@ -150,5 +176,10 @@ def conversions(user: object) -> None:
 if __name__ == "__main__":
     user, token = user_and_token()
     if UPLOAD_MIB:
-        upload(token, UPLOAD_MIB)
+        yardstick = os.environ.get("YARDSTICK_URL")
+        if yardstick:  # stock Django (bench/yardstick/minimal), same server flags, measured first
+            stock = upload(yardstick, "/upload", int(os.environ["YARDSTICK_PID"]), "", UPLOAD_MIB, "min-upload")
+        ours = upload(BASE, "/api/v1/files/uploads", SERVER_PID, token, UPLOAD_MIB, "ours")
+        if yardstick:
+            print(f"upload throughput ours / min-upload: {ours / stock:.2f}x")
     conversions(user)

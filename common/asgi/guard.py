@@ -13,7 +13,9 @@ What it does, in order, for each HTTP request (WebSocket and lifespan scopes pas
    here, counting, into a spooled buffer; the moment the count passes the limit, the same 413 and
    nothing more is read. Within the limit, Django gets the body with a `content-length` header:
    Django's ASGI request takes CONTENT_LENGTH only from that header, and DRF reads no body from a
-   request without one (a chunked JSON body used to parse as empty).
+   request without one (a chunked JSON body used to parse as empty). Except on the routes whose body
+   is streamed (`body_streamed_for`): there it passes through unread, and the streamed body refuses
+   more than the same limit while the view reads it (streaming.py).
 
 A body within a declared Content-Length is passed through unread: the ASGI server delivers no more
 than the declared length (HTTP/1.1 framing).
@@ -34,7 +36,7 @@ from common.logging import client_ip_var
 from common.middleware import _SAFE_REQUEST_ID
 from common.net import client_ip
 
-from .limits import body_limit_for, too_large_detail
+from .limits import body_headers, body_limit_for, body_streamed_for, too_large_detail
 
 __all__ = ["LIVE_PATH", "RequestGuard"]
 
@@ -85,23 +87,6 @@ async def _too_large(scope: Scope, send: Send, limit: int, length: int | None) -
     await send_problem(scope, send, status=413, code="payload_too_large", detail=detail, close=True)
 
 
-def _body_headers(scope: Scope) -> tuple[bytes | None, bool, bool]:
-    """(the Content-Length value, whether a body may follow without one, whether an Origin was sent)."""
-    length: bytes | None = None
-    unframed = False
-    origin = False
-    for key, value in scope.get("headers") or ():
-        if key == b"content-length":
-            length = value
-        elif key == b"transfer-encoding":
-            unframed = True
-        elif key == b"origin":
-            origin = True
-    if length is None and not str(scope.get("http_version", "1.1")).startswith("1"):
-        unframed = True  # HTTP/2 and 3 frame bodies without either header
-    return length, unframed, origin
-
-
 class _Replay:
     """An ASGI `receive` that hands out a buffered body, then defers to the server's own `receive`."""
 
@@ -134,7 +119,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         client_ip_var.set(client_ip(scope))
-        length_header, unframed, origin = _body_headers(scope)
+        length_header, unframed, origin = body_headers(scope)
         if scope["path"] == LIVE_PATH and scope["method"] in ("GET", "HEAD") and not origin:
             await self._live(scope, send)
             return
@@ -152,7 +137,8 @@ class RequestGuard:
                 return
             await self.app(scope, receive, send)
             return
-        if not unframed:
+        if not unframed or body_streamed_for(scope["path"]):
+            # A streamed route's body is counted against the same limit while the view reads it.
             await self.app(scope, receive, send)
             return
         await self._read_unframed(scope, receive, send, limit)

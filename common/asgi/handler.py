@@ -1,4 +1,5 @@
-"""Django's ASGI handler with the sync half of every request on a few long-lived threads.
+"""Django's ASGI handler with the sync half of every request on a few long-lived threads, and the
+bodies of REQUEST_BODY_STREAMED routes handed to the view as they arrive (streaming.py).
 
 Django runs each HTTP request inside `ThreadSensitiveContext()`, whose first thread-sensitive call
 (every sync view, every DRF view, the ORM from async code) starts a new thread for that request and
@@ -12,6 +13,13 @@ the number of open connections (keep it <= DB_POOL_MAX_SIZE).
 Requests that share a thread take turns between their sync sections (a section never interleaves
 with another: a view, a transaction, a signal handler each run whole).
 
+A request whose body is streamed (a POST/PUT/PATCH with a body to a REQUEST_BODY_STREAMED route)
+runs on a thread of its own instead (Django's `ThreadSensitiveContext()`, joined when the request
+ends): its view blocks on the network for as long as the client takes to send the body, and must not
+hold up the requests pinned to a pooled thread. At most ASGI_STREAMED_BODY_THREADS of them run at
+once per process; the next waits for a slot without reading its body (back-pressure on its client).
+A process therefore holds at most ASGI_SYNC_THREADS + ASGI_STREAMED_BODY_THREADS database connections.
+
 `caches_per_thread()`: Django keeps its cache objects in an asgiref `Local` bound to the async
 context, and a context copied into another thread does not see the values: under ASGI every request
 (and every sync section of it) built new cache objects, and a Redis cache a new connection pool, so
@@ -22,6 +30,8 @@ loop's tasks never interleave inside a synchronous cache call).
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -34,12 +44,70 @@ from django.core.handlers.asgi import ASGIHandler
 
 from common.middleware import ResolvedOnceHandlerMixin
 
+from .limits import body_headers, body_limit_for, body_streamed_for
+from .streaming import AfterBodyReceive, StreamedBody
 
-class PlatformASGIHandler(ResolvedOnceHandlerMixin, ASGIHandler):
-    """Django's ASGI handler, resolving each path once (common.middleware.resolve_request)."""
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-class PooledThreadsASGIHandler(PlatformASGIHandler):
+def _streams_body(scope: Any) -> bool:
+    """A request with a body (declared non-empty, or unframed) to a REQUEST_BODY_STREAMED route."""
+    if scope["method"] not in _BODY_METHODS or not body_streamed_for(scope["path"]):
+        return False
+    length, unframed, _origin = body_headers(scope)
+    return unframed or (length is not None and length.strip() not in (b"", b"0"))
+
+
+class StreamingBodyASGIHandler(ResolvedOnceHandlerMixin, ASGIHandler):
+    """Django's ASGI handler, with the bodies of streamed routes read while the view reads them, and
+    each path resolved once (common.middleware.resolve_request)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # One per event loop (a test suite runs several); production has one.
+        self._streamed_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        if not _streams_body(scope):
+            await self.run_request(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        slots = self._streamed_slots.get(loop)
+        if slots is None:
+            slots = self._streamed_slots[loop] = asyncio.Semaphore(int(settings.ASGI_STREAMED_BODY_THREADS))
+        async with slots, ThreadSensitiveContext():
+            await self._handle_streamed(scope, receive, send)
+
+    async def run_request(self, scope: Any, receive: Any, send: Any) -> None:
+        """Django's own: the request's sync code on a new thread."""
+        async with ThreadSensitiveContext():
+            await self.handle(scope, receive, send)
+
+    async def _handle_streamed(self, scope: Any, receive: Any, send: Any) -> None:
+        body = StreamedBody(
+            receive,
+            limit=body_limit_for(scope["path"]),
+            buffer_bytes=int(settings.ASGI_STREAMED_BODY_BUFFER_BYTES),
+            idle_timeout=float(settings.REQUEST_BODY_IDLE_TIMEOUT_SECONDS),
+        )
+        try:
+            # Django's `handle` as it is; `read_body` below returns `body` for this `receive`.
+            await self.handle(scope, AfterBodyReceive(body), body.send_through(send))
+        finally:
+            body.stop()
+            await body.stopped()
+
+    async def read_body(self, receive: Any) -> Any:
+        if isinstance(receive, AfterBodyReceive):
+            return receive.body
+        return await super().read_body(receive)
+
+
+class PooledThreadsASGIHandler(StreamingBodyASGIHandler):
     def __init__(self, threads: int) -> None:
         super().__init__()
         self._executors = [
@@ -47,9 +115,7 @@ class PooledThreadsASGIHandler(PlatformASGIHandler):
         ]
         self._in_flight = [0] * threads
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+    async def run_request(self, scope: Any, receive: Any, send: Any) -> None:
         index = min(range(len(self._executors)), key=self._in_flight.__getitem__)
         self._in_flight[index] += 1
         try:
@@ -68,8 +134,9 @@ def caches_per_thread() -> None:
 
 
 def get_asgi_application() -> ASGIHandler:
-    """`django.core.asgi.get_asgi_application`, with pooled threads unless ASGI_SYNC_THREADS is 0."""
+    """`django.core.asgi.get_asgi_application`, with pooled threads unless ASGI_SYNC_THREADS is 0
+    (streamed bodies either way)."""
     django.setup(set_prefix=False)
     caches_per_thread()
     threads = int(settings.ASGI_SYNC_THREADS)
-    return PooledThreadsASGIHandler(threads) if threads > 0 else PlatformASGIHandler()
+    return PooledThreadsASGIHandler(threads) if threads > 0 else StreamingBodyASGIHandler()

@@ -60,6 +60,14 @@ class Conflict(ApplicationError):
     default_detail = "The request conflicts with the current state of the resource."
 
 
+class RequestTimeout(ApplicationError):
+    """The client stopped sending the request body (a streamed body's idle timeout, common/asgi/streaming.py)."""
+
+    status = 408
+    code = "request_timeout"
+    default_detail = "The request body stopped arriving."
+
+
 class RateLimited(ApplicationError):
     status = 429
     code = "rate_limited"

@@ -106,6 +106,13 @@ def as_service_unavailable(exc: BaseException) -> ServiceUnavailable | None:
     return ServiceUnavailable("The database is unavailable; retry later.")
 
 
+def application_error_response(exc: ApplicationError) -> HttpResponse:
+    """An application error as a plain Django problem+json response (outside DRF's exception handler)."""
+    return problem_response(
+        status=exc.status, code=exc.code, detail=exc.detail, errors=exc.errors, headers=exc.headers, extra=exc.extra
+    )
+
+
 def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: map every known exception to problem+json; let unknown ones reach handler500."""
     response = _drf_problem(exc)

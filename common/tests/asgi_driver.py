@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,20 +52,41 @@ def http_scope(
     }
 
 
-async def exchange(app: Any, scope: dict[str, Any], chunks: list[bytes] | None = None) -> Exchange:
-    """Run `app` on `scope`, feeding `chunks` as the body (then http.disconnect); returns the response."""
+async def exchange(
+    app: Any,
+    scope: dict[str, Any],
+    chunks: Iterable[bytes] | None = None,
+    *,
+    disconnect_after: int | None = None,
+    stall_after: int | None = None,
+) -> Exchange:
+    """Run `app` on `scope`, feeding `chunks` (any iterable, pulled one at a time as the application asks)
+    as the body, then http.disconnect once answered; returns the response.
+
+    `disconnect_after=n`: once n body bytes were handed out, the client is gone (every later `receive` is
+    http.disconnect). `stall_after=n`: once n bytes were handed out, the client sends nothing more (the
+    next `receive` waits until the application gives up on it).
+    """
     result = Exchange()
-    pending = list(chunks or [b""])
+    body = iter(chunks or [b""])
+    upcoming = next(body, None)
     responded = asyncio.Event()
+    gone = False
 
     async def receive() -> dict[str, Any]:
-        if not pending:
+        nonlocal upcoming, gone
+        if gone:
+            return {"type": "http.disconnect"}
+        if disconnect_after is not None and result.received >= disconnect_after:
+            gone = True
+            return {"type": "http.disconnect"}
+        if upcoming is None or (stall_after is not None and result.received >= stall_after):
             await responded.wait()
             return {"type": "http.disconnect"}
-        chunk = pending.pop(0)
+        chunk, upcoming = upcoming, next(body, None)
         result.received += len(chunk)
         result.messages += 1
-        return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
+        return {"type": "http.request", "body": chunk, "more_body": upcoming is not None}
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":

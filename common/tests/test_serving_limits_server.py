@@ -91,6 +91,22 @@ def test_a_200_mb_chunked_body_is_refused_once_it_passes_the_limit(embedded_serv
     assert LIMIT < sent < SENT_AT_MOST  # it had to send past the limit, and was stopped soon after
 
 
+@pytest.mark.parametrize("chunked", [False, True])
+def test_an_unauthenticated_upload_within_the_limit_is_answered_before_its_body(embedded_server, chunked):
+    """The upload route streams its body (REQUEST_BODY_STREAMED): a 401 comes before the body is read, and the
+    connection is closed rather than drained of the rest."""
+    size = 90 * 1024 * 1024  # under the route's limit (FILES_MAX_UPLOAD_BYTES 100 MiB): the guard lets it in
+    port = int(embedded_server.rsplit(":", 1)[1])
+    head = request_head("/api/v1/files/uploads", size=size, chunked=chunked)
+
+    answer = send_until_answered(port, head, body_chunks(size, chunked=chunked), wait=WAIT)
+
+    assert answer.complete and answer.status == 401
+    assert json.loads(answer.payload)["code"] == "not_authenticated"
+    assert answer.headers[b"connection"] == b"close"
+    assert answer.sent < SENT_AT_MOST
+
+
 def test_the_liveness_probe_is_answered_by_the_guard(embedded_server):
     with urllib.request.urlopen(embedded_server + "/health/live", timeout=WAIT) as response:  # noqa: S310
         assert response.status == 200 and json.loads(response.read()) == {"status": "ok"}

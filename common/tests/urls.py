@@ -1,5 +1,6 @@
 """A test-only URL map: tiny views over the user model that exercise the platform pieces in common/."""
 
+import hashlib
 import logging
 import uuid
 
@@ -7,8 +8,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import SuspiciousOperation
 from django.db import OperationalError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from rest_framework import generics, serializers
 from rest_framework.authentication import SessionAuthentication
@@ -138,6 +140,17 @@ def django_form(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
+@csrf_exempt
+def echo_body(request: HttpRequest) -> JsonResponse:
+    """Reads the body in pieces (its first line, then 10,000 bytes at a time); answers its size and SHA-256."""
+    first = request.readline()
+    digest, size = hashlib.sha256(first), len(first)
+    while chunk := request.read(10_000):
+        digest.update(chunk)
+        size += len(chunk)
+    return JsonResponse({"first_line": first.decode(), "size": size, "sha256": digest.hexdigest()})
+
+
 def django_not_found(request: HttpRequest) -> HttpResponse:
     raise Http404("no such thing")
 
@@ -166,6 +179,7 @@ urlpatterns = [
     path("api/v1/test/django-db-down", django_database_down, name="test-django-db-down"),
     path("api/v1/test/django-get-only", django_get_only, name="test-django-get-only"),
     path("api/v1/test/django-form", django_form, name="test-django-form"),
+    path("api/v1/test/echo-body", echo_body, name="test-echo-body"),
     path("api/v1/test/django-not-found", django_not_found, name="test-django-not-found"),
     path("api/v1/test/django-forbidden", django_forbidden, name="test-django-forbidden"),
     path("api/v1/test/django-suspicious", django_suspicious, name="test-django-suspicious"),

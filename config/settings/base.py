@@ -281,6 +281,19 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # Routes that take larger (or smaller) bodies than API_MAX_BODY_BYTES: path prefix -> bytes. The
 # longest matching prefix wins. App settings modules add their own entries (uploads, webhook bins).
 REQUEST_BODY_LIMITS: dict[str, int] = {}
+# Routes whose request body reaches the view while it arrives (ASGI, common/asgi/streaming.py) instead of
+# being read whole into a temporary file first: path prefix -> True (False excludes a longer prefix). The
+# longest matching prefix wins. For sync views that read a large body once (uploads); apps add entries.
+REQUEST_BODY_STREAMED: dict[str, bool] = {}
+# Streamed-body requests one ASGI process runs at once, each on a thread of its own (the next waits, unread);
+# each may hold a database connection, so keep ASGI_SYNC_THREADS + this <= DB_POOL_MAX_SIZE.
+ASGI_STREAMED_BODY_THREADS = env_int("ASGI_STREAMED_BODY_THREADS", 4)
+# Body bytes a streamed request holds in memory between the socket and its view; past it the server stops
+# reading the socket until the view catches up (back-pressure on the client).
+ASGI_STREAMED_BODY_BUFFER_BYTES = env_int("ASGI_STREAMED_BODY_BUFFER_BYTES", 1024 * 1024, minimum=65536)
+# Seconds a streamed body may send nothing before the request is answered 408 request_timeout (the thread
+# waiting for it is freed).
+REQUEST_BODY_IDLE_TIMEOUT_SECONDS = env_seconds("REQUEST_BODY_IDLE_TIMEOUT_SECONDS", 60.0)
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
 # Long-lived threads that run the sync half of HTTP requests under ASGI (common/asgi.py); 0: Django's
 # default, a new thread per request. Also the most database connections one process holds at once.

@@ -11,6 +11,7 @@ from config.settings.base import (
     CELERY_BROKER_TRANSPORT_OPTIONS,
     JOBS_LEASE_SECONDS,
     REQUEST_BODY_LIMITS,
+    REQUEST_BODY_STREAMED,
     STORAGES,
 )
 
@@ -39,6 +40,11 @@ FILES_ALLOWED_MIME_TYPES = env.list(
         "application/pdf",
     ],
 )
+# Where an upload is written while it arrives. Empty: a `.incoming` folder in MEDIA_ROOT with local storage
+# (storing the finished upload is then a rename on the same filesystem, not a second copy: the system temp
+# dir is often another one, e.g. a container's /tmp beside a mounted media volume), the system temp dir
+# with S3. Files left there by a killed process are not swept.
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
 # Seconds a signed direct-upload URL stays valid (it also works only once).
 FILES_SIGNED_UPLOAD_TTL_SECONDS = env_int("FILES_SIGNED_UPLOAD_TTL_SECONDS", 15 * 60)
 # Uploaded files and conversion outputs are deleted this many seconds after creation (periodic task).
@@ -101,6 +107,11 @@ _MULTIPART_SLACK = 64 * 1024
 REQUEST_BODY_LIMITS["/api/v1/files/uploads"] = FILES_MAX_UPLOAD_BYTES + _MULTIPART_SLACK
 REQUEST_BODY_LIMITS["/api/v1/files/uploads/direct/"] = FILES_MAX_UPLOAD_BYTES
 REQUEST_BODY_LIMITS["/api/v1/files/uploads/signed-url"] = API_MAX_BODY_BYTES
+# Upload bodies go from the socket to the upload's temporary file as they arrive (common/asgi/streaming.py),
+# instead of being spooled whole to disk by Django's ASGI handler first: each byte is written once.
+REQUEST_BODY_STREAMED["/api/v1/files/uploads"] = True  # POST /uploads (multipart)
+REQUEST_BODY_STREAMED["/api/v1/files/uploads/direct/"] = True  # PUT /uploads/direct/{token}
+REQUEST_BODY_STREAMED["/api/v1/files/uploads/signed-url"] = False  # a small JSON body
 
 if FILES_CONVERSION_TIME_LIMIT >= JOBS_LEASE_SECONDS:
     raise ImproperlyConfigured(

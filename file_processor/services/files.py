@@ -62,7 +62,10 @@ def file_store(
     detected = mime_detect(head=head, declared=declared_type, filename=name)
     facts = content_validate(fp, size=size, mime_type=detected.mime_type)
     fp.seek(0)
-    key = default_storage.save(storage_key or storage_key_new(), File(fp, name=name))
+    content = File(fp, name=name)
+    if hasattr(fp, "temporary_file_path"):  # a temporary upload: FileSystemStorage moves it (a rename), not copies
+        content.temporary_file_path = fp.temporary_file_path  # type: ignore[attr-defined]
+    key = default_storage.save(storage_key or storage_key_new(), content)
     try:
         with transaction.atomic():
             return StoredFile.objects.create(

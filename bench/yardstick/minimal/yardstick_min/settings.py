@@ -1,7 +1,8 @@
 """The yardstick's minimal Django project: same Django/DRF as the platform, no middleware at all.
 
 Four views (sync JSON, async JSON, DRF @api_view, one INSERT) give the ceiling each of the
-platform's routes is compared with. Same DATABASE_URL (and pool settings) as the measured project.
+platform's routes is compared with; a fifth (a plain multipart upload) is bench/files' yardstick.
+Same DATABASE_URL (and pool settings) as the measured project.
 """
 
 import os

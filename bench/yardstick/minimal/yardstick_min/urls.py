@@ -7,4 +7,5 @@ urlpatterns = [
     path("async", views.async_view),
     path("drf", views.drf_view),
     path("insert", views.insert_view),
+    path("upload", views.upload_view),
 ]

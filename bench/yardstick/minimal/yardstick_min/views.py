@@ -23,3 +23,11 @@ def drf_view(request: Request) -> Response:
 def insert_view(request: Request) -> Response:
     row = Row.objects.create(title=str(request.data.get("title", "")))
     return Response({"id": row.pk, "title": row.title}, status=201)
+
+
+def upload_view(request: HttpRequest) -> JsonResponse:
+    """Stock Django multipart handling (the ASGI body spool, then TemporaryFileUploadHandler), nothing kept."""
+    upload = request.FILES["file"]
+    size = upload.size
+    upload.close()
+    return JsonResponse({"size": size}, status=201)
