@@ -16,6 +16,7 @@ from django.dispatch import receiver
 
 from .models import User
 from .services import user_streams_recheck
+from .user_cache import user_cache_forget
 
 
 @receiver(user_logged_out, dispatch_uid="auth_app.streams_on_logout")
@@ -26,12 +27,20 @@ def _streams_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> N
         user_streams_recheck(user_ids=[user.pk], ended_session_key=session_key)
 
 
+def _forget_then_recheck(user: User) -> None:
+    # A stream re-checks the moment the push arrives: the cached row must be gone by then, now (outside
+    # a transaction the push is sent at once) and at commit (a request may have cached the old row
+    # meanwhile). The cache's own receivers run after these, too late for the push.
+    user_cache_forget(user.pk)
+    user_streams_recheck(user_ids=[user.pk])
+
+
 @receiver(post_save, sender=User, dispatch_uid="auth_app.streams_on_deactivation")
 def _streams_on_deactivation(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
     if not created and not instance.is_active:
-        user_streams_recheck(user_ids=[instance.pk])
+        _forget_then_recheck(instance)
 
 
 @receiver(post_delete, sender=User, dispatch_uid="auth_app.streams_on_delete")
 def _streams_on_delete(sender: Any, instance: User, **kwargs: Any) -> None:
-    user_streams_recheck(user_ids=[instance.pk])
+    _forget_then_recheck(instance)

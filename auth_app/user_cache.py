@@ -10,6 +10,8 @@ What keeps it correct:
   from the database, and `save()` of a cached instance never writes a password it did not load);
 - every save or delete of a user drops the entry at once and again after the transaction commits
   (a request that read the old row before the commit cannot leave it behind beyond that);
+- a deactivation or deletion drops it before it has the user's open streams re-check
+  (`auth_app.signals`), so a re-check made the moment the push arrives reads the committed row;
 - the entry lives at most AUTH_USER_CACHE_SECONDS (0 turns the cache off). Code that changes users
   with `QuerySet.update()` (no signals) must call `user_cache_forget`.
 A logged-out or revoked session is refused by the session denylist, which is never cached here.

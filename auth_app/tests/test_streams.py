@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from django.core.cache import cache
 from django.test import Client, RequestFactory
 
+from auth_app.models import User
 from auth_app.services import api_key_create, api_key_revoke, auth_session_revoke, auth_session_start
 from auth_app.streams import (
     CREDENTIALS_CHANGED_MESSAGE,
@@ -15,7 +19,9 @@ from auth_app.streams import (
     stream_groups,
     stream_message_verdict,
 )
-from auth_app.tokens import session_digest, token_decode
+from auth_app.tokens import session_digest, token_decode, user_group
+from auth_app.user_cache import user_cache_key
+from common import channels
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +78,53 @@ def test_message_verdicts():
     assert stream_message_verdict(mine, dict(CREDENTIALS_CHANGED_MESSAGE)) == "recheck"
     assert stream_message_verdict(mine, {"type": "notification.message"}) is None
     assert "session-key-1" not in ended["session"]
+
+
+def _recheck_at_each_push(monkeypatch: pytest.MonkeyPatch, credential: StreamCredential) -> list[bool]:
+    """The verdicts of a stream that re-checks `credential` the instant its user's push is sent (then sent)."""
+    verdicts: list[bool] = []
+    send = channels.group_send_now
+
+    def recheck_then_send(outgoing: Any) -> None:
+        batch = list(outgoing)
+        if (user_group(credential.user_id), dict(CREDENTIALS_CHANGED_MESSAGE)) in batch:
+            verdicts.append(stream_credential_is_valid(credential))
+        send(batch)
+
+    monkeypatch.setattr(channels, "group_send_now", recheck_then_send)
+    return verdicts
+
+
+def _cached_bearer(user: User) -> StreamCredential:
+    """A Bearer stream's credential, checked once: the user's row is in the cache, as a request leaves it."""
+    pair = auth_session_start(user=user)
+    credential = StreamCredential.for_token(pair["access"], token_decode(pair["access"], expected_type="access"))
+    assert stream_credential_is_valid(credential)
+    assert cache.get(user_cache_key(user.pk)) is not None
+    return credential
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as in a shell: the push is sent inside save()
+def test_a_stream_re_checking_at_the_push_of_a_deactivation_finds_the_user_inactive(user, monkeypatch):
+    credential = _cached_bearer(user)
+    verdicts = _recheck_at_each_push(monkeypatch, credential)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert verdicts == [False]
+
+
+@pytest.mark.parametrize("change", ["deactivate", "delete"])
+def test_a_row_cached_before_the_commit_is_gone_when_the_push_is_sent(
+    user, monkeypatch, django_capture_on_commit_callbacks, change
+):
+    credential = _cached_bearer(user)
+    verdicts = _recheck_at_each_push(monkeypatch, credential)
+    before = User.objects.defer("password").get(pk=user.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # in a transaction, as the admin changes users
+        if change == "deactivate":
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+        else:
+            user.delete()
+        cache.set(user_cache_key(before.pk), before, 30)  # a request that read the row before the commit
+    assert verdicts == [False]
