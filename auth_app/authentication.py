@@ -120,14 +120,20 @@ def _denied_and_cached_user(claims: TokenClaims, request: HttpRequest | None) ->
     return found.get(deny_key) is not None, found.get(user_key) if user_key else None
 
 
-def authenticate_access_token(token: str, request: HttpRequest | None = None) -> tuple[User, TokenClaims]:
+def authenticate_access_token(
+    token: str, request: HttpRequest | None = None, *, fresh_user: bool = False
+) -> tuple[User, TokenClaims]:
     """Verify an access token end to end (signature, claims, denylist, active user); raise `TokenInvalid`.
 
     With `request`, reuses what the rate limiter already decoded and read from the cache. An
-    unreachable denylist cache raises `common.errors.ServiceUnavailable` (503).
+    unreachable denylist cache raises `common.errors.ServiceUnavailable` (503). `fresh_user` reads
+    the user from the database, not the user cache: a request that read the row just before a
+    deactivation committed can put the old row back in the cache after the commit's delete.
     """
     claims = _decoded_access(token, request)
     denied, user = _denied_and_cached_user(claims, request)
+    if fresh_user:
+        user = None
     if denied:
         raise TokenInvalid("session revoked")
     if not (isinstance(user, User) and user.is_active and str(user.pk) == claims.sub):

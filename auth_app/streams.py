@@ -103,7 +103,8 @@ def stream_credential_is_valid(credential: StreamCredential) -> bool:
     """Whether the stream's credential still holds (see the module docstring). Sync."""
     if credential.method == "bearer":
         try:
-            user, _claims = authenticate_access_token(credential.secret)
+            # From the database: a stream re-checks because a credential may just have changed.
+            user, _claims = authenticate_access_token(credential.secret, fresh_user=True)
         except (TokenInvalid, ValueError):
             return False
         return str(user.pk) == credential.user_id

@@ -8,10 +8,13 @@ round trip and no query before the view's own.
 What keeps it correct:
 - only active users are cached, without the password hash (deferred: reading `password` loads it
   from the database, and `save()` of a cached instance never writes a password it did not load);
-- every save or delete of a user drops the entry at once and again after the transaction commits
-  (a request that read the old row before the commit cannot leave it behind beyond that);
+- every save or delete of a user drops the entry at once and again after the transaction commits;
+  a request that read the old row before the commit and caches it after that delete leaves it for
+  up to AUTH_USER_CACHE_SECONDS: other requests may then see the old row that long (accepted), but
+  open streams never do: their credential re-checks read the user from the database
+  (`authenticate_access_token(fresh_user=True)`);
 - a deactivation or deletion drops it before it has the user's open streams re-check
-  (`auth_app.signals`), so a re-check made the moment the push arrives reads the committed row;
+  (`auth_app.signals`);
 - the entry lives at most AUTH_USER_CACHE_SECONDS (0 turns the cache off). Code that changes users
   with `QuerySet.update()` (no signals) must call `user_cache_forget`.
 A logged-out or revoked session is refused by the session denylist, which is never cached here.

@@ -128,3 +128,14 @@ def test_a_row_cached_before_the_commit_is_gone_when_the_push_is_sent(
             user.delete()
         cache.set(user_cache_key(before.pk), before, 30)  # a request that read the row before the commit
     assert verdicts == [False]
+
+
+def test_an_old_row_cached_after_the_commit_does_not_keep_a_stream_open(user, django_capture_on_commit_callbacks):
+    """A request that read the active row before the deactivation committed, and cached it after."""
+    credential = _cached_bearer(user)
+    before = User.objects.defer("password").get(pk=user.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    cache.set(user_cache_key(before.pk), before, 30)
+    assert not stream_credential_is_valid(credential)
