@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1.7
 # Production image: the same code and requirements.txt that `make run` uses. Database and Redis come
 # from DATABASE_URL / REDIS_URL at run time (see compose.yaml). WEB_ROLE picks the server
-# (deploy/serve.sh), by measurement (docs/benchmarks.md "Topology"): `rest` = gunicorn threaded WSGI
+# (deploy/serve.sh), by measurement (docs/benchmarks.md "Topology"): `rest` = granian's WSGI
 # workers for REST/admin/pages, `streams` = uvicorn for WebSocket/SSE/captures/uploads, `all` (the
 # default, for hosts that cannot route by path) = uvicorn for everything. Neither server trusts
 # proxy headers: the app derives the client IP from X-Forwarded-For by TRUSTED_PROXY_COUNT

@@ -58,9 +58,9 @@ serve:  ## serve the ASGI app (HTTP + WebSocket) without the set-up steps
 		--no-access-log --lifespan off $(UVICORN_LIMITS) \
 		--http config.http_protocol:HeaderCaseHttpToolsProtocol
 
-serve-rest:  ## the REST tier of the services topology: gunicorn threaded WSGI workers (needs REDIS_URL)
+serve-rest:  ## the REST tier of the services topology: granian's WSGI workers (needs REDIS_URL)
 	@if [ -z "$$REDIS_URL" ]; then echo "serve-rest needs REDIS_URL: it runs beside \`make serve\` for the streams"; exit 2; fi
-	HOST=$(HOST) PORT=$(PORT) WEB_CONCURRENCY=$(WORKERS) $(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi:application
+	HOST=$(HOST) PORT=$(PORT) WEB_CONCURRENCY=$(WORKERS) WEB_ROLE=rest PATH=$(VENV)/bin:$$PATH sh deploy/serve.sh
 
 dev: install .env migrate  ## serve with auto-reload and DEBUG on
 	DEBUG=true $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --reload --lifespan off $(UVICORN_LIMITS)

@@ -7,7 +7,7 @@
 #     bash bench/yardstick/topology.sh
 #
 # Knobs: DURATION (10), CONNECTION_LEVELS ("64 256"), TOPOLOGIES ("uvicorn-2 gunicorn-gthread-2
-# granian-asgi-2"), ROUTES ("users-me unread-count notify-self"), GTHREADS (8).
+# granian-asgi-2"; also granian-wsgi-2, gunicorn-sync-2), ROUTES ("users-me unread-count notify-self"), GTHREADS (8).
 # gunicorn-gthread-2 is topology (b): in production the front proxy sends /ws/ and the SSE path to one
 # ASGI process; REST-only load never reaches it, so only the WSGI workers are measured here.
 set -euo pipefail
@@ -51,6 +51,7 @@ command_for() {
     uvicorn-2) echo "$VENV/bin/uvicorn config.asgi:application --host 127.0.0.1 --port $PORT --workers 2 --loop uvloop --http httptools --lifespan off --no-access-log --log-level warning" ;;
     gunicorn-gthread-2) echo "$VENV/bin/gunicorn config.wsgi:application -b 127.0.0.1:$PORT -w 2 -k gthread --threads $GTHREADS --log-level warning --backlog 2048" ;;
     gunicorn-sync-2) echo "$VENV/bin/gunicorn config.wsgi:application -b 127.0.0.1:$PORT -w 2 -k sync --log-level warning --backlog 2048" ;;
+    granian-wsgi-2) echo "$VENV/bin/granian --interface wsgi --host 127.0.0.1 --port $PORT --workers 2 --blocking-threads $GTHREADS --no-access-log --log-level warning --backlog 2048 config.wsgi:application" ;;
     granian-asgi-2) echo "$VENV/bin/granian --interface asginl --host 127.0.0.1 --port $PORT --workers 2 --runtime-threads 1 --loop uvloop --no-access-log --log-level warning --backlog 2048 config.asgi:application" ;;
     *) echo "unknown topology $1" >&2; return 1 ;;
   esac

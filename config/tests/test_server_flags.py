@@ -1,7 +1,7 @@
 """Every place that starts a server passes our limits to it and keeps its proxy-header handling off.
 
 uvicorn's own default trusts X-Forwarded-For from 127.0.0.1 (a loopback client then picks its own IP)
-and takes 16 MiB WebSocket frames; gunicorn's trusts X-Forwarded-Proto from 127.0.0.1.
+and takes 16 MiB WebSocket frames; granian (the WSGI tier) has no proxy-header handling at all.
 common.net.client_ip, BEHIND_HTTPS_PROXY and WS_MAX_MESSAGE_BYTES are the rules here.
 """
 
@@ -37,19 +37,16 @@ def test_the_image_and_fly_start_the_role_script():
     assert 'web = "deploy/serve.sh"' in (ROOT / "deploy/fly.toml").read_text()
 
 
-def test_gunicorn_trusts_no_forwarded_headers_and_takes_its_settings_file():
-    from config import gunicorn
-
-    assert gunicorn.forwarded_allow_ips == ""
-    assert gunicorn.worker_class == "gthread"
-    for name in STARTERS:
-        for line in (ROOT / name).read_text().splitlines():
-            if "gunicorn" in line and "config.wsgi:application" in line:
-                assert "-c config/gunicorn.py" in line, line
+def test_the_rest_tier_serves_the_wsgi_application_with_granian():
+    script = (ROOT / "deploy/serve.sh").read_text().replace("\\\n", " ")
+    rest = next(line for line in script.splitlines() if "granian" in line and "exec" in line)
+    assert "--interface wsgi" in rest and rest.rstrip(" ;").endswith("config.wsgi:application"), rest
+    assert "--blocking-threads" in rest, rest  # one database connection per thread, bounded
+    assert "WEB_ROLE=rest" in (ROOT / "Makefile").read_text()  # make serve-rest runs the same line
 
 
 def test_deploy_files_without_a_command_use_the_images():
     for name in ["deploy/render.yaml", "deploy/railway.json", "compose.yaml"]:
         text = (ROOT / name).read_text()
         assert not _uvicorn_commands(text), f"{name} starts uvicorn itself: add it to STARTERS"
-        assert "gunicorn -" not in text, f"{name} starts gunicorn itself: use WEB_ROLE"
+        assert "granian --" not in text, f"{name} starts granian itself: use WEB_ROLE"
