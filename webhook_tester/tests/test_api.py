@@ -274,3 +274,9 @@ def test_a_refused_replay_url_is_a_documented_422(auth_client, bin, openapi_conf
     assert patched.status_code == 422
     openapi_conformance(patched, f"{API}/{{bin_id}}", "patch")
 
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59"])
+def test_an_event_filter_datetime_with_no_utc_instant_is_400_not_500(auth_client, bin, value):
+    response = auth_client.get(f"{API}/{bin.pk}/events", {"received_after": value})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "received_after"
