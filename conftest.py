@@ -161,3 +161,44 @@ def celery_broker():
 def broker_down(celery_broker):
     """The Celery app publishing to a real closed port (no eager execution), restored afterwards."""
     celery_broker(DEAD_BROKER_URL)
+
+
+_served_schema: dict[str, object] = {}
+
+
+@pytest.fixture
+def openapi_conformance():
+    """`check(response, path, method)`: fail unless a Django/DRF test response is what the published schema
+    (/openapi.json) says `method path` answers: a documented status, a documented media type, and a body
+    of the documented shape. The checks are schemathesis's own, those its fuzzing runs apply
+    (common/tests/test_schema_fuzz.py, docs/attack.md). `path` is the template (`/api/v1/bins/{bin_id}`).
+    """
+    import requests
+    import schemathesis
+    from django.test import Client
+    from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+
+    if "schema" not in _served_schema:
+        served = Client().get("/openapi.json")
+        assert served.status_code == 200
+        _served_schema["schema"] = schemathesis.openapi.from_dict(served.json())
+    schema = _served_schema["schema"]
+
+    def check(response, path: str, method: str) -> None:
+        operation = schema[path][method.upper()]  # type: ignore[index]
+        sent = requests.Request(method.upper(), "http://testserver" + response.wsgi_request.get_full_path()).prepare()
+        answer = schemathesis.Response(
+            status_code=response.status_code,
+            headers={name.lower(): [value] for name, value in response.items()},
+            content=response.content,
+            request=sent,
+            elapsed=0.0,
+            verify=True,
+        )
+        # The case only names the operation to the checks; its parameters are never sent.
+        case = operation.Case(path_parameters={parameter.name: "0" for parameter in operation.path_parameters})
+        case.validate_response(
+            answer, checks=[status_code_conformance, content_type_conformance, response_schema_conformance]
+        )
+
+    return check

@@ -34,6 +34,7 @@ __all__ = [
     "json_loads",
     "parse_datetime",
     "to_jsonable",
+    "utc_or_value_error",
 ]
 
 
@@ -50,7 +51,16 @@ def parse_datetime(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text)
     if value.tzinfo is None:
         raise ValueError(f"datetime {text!r} has no offset")
-    return value.astimezone(dt.UTC)
+    return utc_or_value_error(value)
+
+
+def utc_or_value_error(value: dt.datetime) -> dt.datetime:
+    """An aware datetime in UTC; ValueError when UTC has no such year (9999-12-31T23:00:00-02:00 is in
+    year 10000). Converting first also spares PostgreSQL offsets past its own +-15:59 ("+23:59")."""
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{value.isoformat()} is out of range in UTC") from exc
 
 
 def _format_decimal(value: decimal.Decimal) -> str:

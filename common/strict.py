@@ -25,6 +25,7 @@ filters.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +37,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from common.errors import FieldError, ValidationFailed
+from common.serialization import utc_or_value_error
 from common.serializers import StorableJSONField
 
 STRING_FIELDS: tuple[type[serializers.Field[Any, Any, Any, Any]], ...] = (
@@ -215,11 +217,19 @@ def query_bool(params: Mapping[str, Any], name: str) -> bool | None:
 
 
 class StrictFilterSet(django_filters.FilterSet):
-    """A FilterSet whose parameters, when present, are sent once and not empty (else 400)."""
+    """A FilterSet whose parameters, when present, are sent once and not empty (else 400), and whose
+    datetimes are UTC before they reach a query: `created_after=0001-01-01T00:00:00+23:59` is 400 (no
+    such instant in UTC), where it was a 500 from the database on both backends."""
 
     def is_valid(self) -> bool:
         valid = super().is_valid()
         form: forms.Form = self.form
+        for name, value in list(getattr(form, "cleaned_data", {}).items()):
+            if isinstance(value, dt.datetime) and value.utcoffset() is not None:
+                try:
+                    form.cleaned_data[name] = utc_or_value_error(value)
+                except ValueError:
+                    form.add_error(name, forms.ValidationError("Out of range once converted to UTC.", code="invalid"))
         for name in self.filters:
             if name not in self.data:
                 continue

@@ -104,6 +104,23 @@ class FileListView(generics.ListAPIView[StoredFile]):
         return selectors.file_list(user=self.request.user)
 
 
+# What a signed-URL upload (PUT, or S3 completion) can answer besides the platform's own errors.
+DIRECT_UPLOAD_ERRORS = {
+    400: OpenApiResponse(description="`size_mismatch`: the body is not exactly the signed size."),
+    403: OpenApiResponse(description="`upload_url_invalid`: the token is not one we signed."),
+    409: OpenApiResponse(description="`upload_url_used`: each URL works once."),
+    410: OpenApiResponse(description="`upload_url_expired`."),
+    413: OpenApiResponse(description="Larger than the signed size."),
+    415: OpenApiResponse(description="Type not accepted, declared type mismatch, or a polyglot."),
+    422: OpenApiResponse(description="Decompression bomb, ZIP bomb or corrupt content."),
+}
+# What starting a conversion can answer besides the platform's own errors.
+CONVERT_ERRORS = {
+    404: OpenApiResponse(description="`file_not_found`: no such file of yours."),
+    422: OpenApiResponse(description="Unsupported conversion, or a callback URL that is not allowed."),
+}
+
+
 class UploadView(APIView):
     parser_classes = [MultiPartParser]
 
@@ -216,7 +233,7 @@ class DirectUploadView(APIView):
         ),
         tags=TAGS,
         request={"application/octet-stream": {"type": "string", "format": "binary"}},
-        responses={201: StoredFileSerializer},
+        responses={201: StoredFileSerializer, **DIRECT_UPLOAD_ERRORS},
         examples=[FILE_EXAMPLE],
     )
     def put(self, request: Request, token: str) -> Response:
@@ -242,7 +259,11 @@ class DirectUploadCompleteView(APIView):
         ),
         tags=TAGS,
         request=None,
-        responses={201: StoredFileSerializer},
+        responses={
+            201: StoredFileSerializer,
+            **DIRECT_UPLOAD_ERRORS,
+            409: OpenApiResponse(description="`not_s3` (local storage), `upload_missing`, or `upload_url_used`."),
+        },
         examples=[FILE_EXAMPLE],
     )
     def post(self, request: Request, token: str) -> Response:
@@ -323,10 +344,7 @@ class ConvertView(APIView):
         ),
         tags=TAGS,
         request=ConvertRequestSerializer,
-        responses={
-            202: ConversionJobSerializer,
-            422: OpenApiResponse(description="Unsupported conversion, or a callback URL that is not allowed."),
-        },
+        responses={202: ConversionJobSerializer, **CONVERT_ERRORS},
         examples=[
             OpenApiExample(
                 "Thumbnail",
@@ -397,6 +415,7 @@ class InboundConvertView(APIView):
             202: ConversionJobSerializer,
             200: ConversionJobSerializer,
             401: OpenApiResponse(description="Missing/invalid API key or signature."),
+            **CONVERT_ERRORS,
         },
         examples=[JOB_EXAMPLE],
     )

@@ -142,6 +142,19 @@ ERROR_RESPONSES: dict[int, tuple[str, str, dict[str, dict[str, Any]], tuple[str,
         },
         (),
     ),
+    415: (
+        "UnsupportedMediaType",
+        "The body's media type is not accepted here: JSON (UTF-8) unless the operation says otherwise.",
+        {
+            "unsupported_media_type": _example(
+                "Not JSON",
+                415,
+                "unsupported_media_type",
+                'Unsupported media type "application/x-www-form-urlencoded" in request.',
+            )
+        },
+        (),
+    ),
     422: (
         "UnprocessableContent",
         "The request is well-formed but cannot be processed.",

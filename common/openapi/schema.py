@@ -5,18 +5,23 @@ On top of drf-spectacular's operation it documents what the platform does to eve
 - the error responses an operation can give, each an RFC 9457 `Problem` served as
   `application/problem+json`: 400 when it takes a body or query parameters (413 with a body), 401 when
   it needs credentials, 403 when a permission or the session's CSRF check can refuse, 404 when the path
-  names a resource, 429 on every `/api/` path;
+  names a resource, 415 when it takes a body (a form encoding, or JSON in a charset other than UTF-8),
+  429 on every `/api/` path;
 - error statuses a view declares without a body (`OpenApiResponse(description=...)`) get the Problem body;
-- the rate-limit headers on the 2xx responses of `/api/` paths (and on 429, with `Retry-After`).
+- the rate-limit headers on the 2xx responses of `/api/` paths (and on 429, with `Retry-After`);
+- a read-only string with a format (`uri`, `email`, ...) whose model column may be blank is documented
+  as that format or "" (drf-spectacular does so only for writable fields with `allow_blank`).
 
 Views add their own statuses with `@extend_schema(responses={..., 409: OpenApiResponse(description="...")})`.
 """
 
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ComponentRegistry, ResolvedComponent
-from rest_framework import permissions
+from rest_framework import permissions, serializers
 
 from .components import (
     ERROR_RESPONSES,
@@ -34,6 +39,25 @@ API_PATH_PREFIX = "/api/"
 
 # Permissions that refuse only anonymous callers: those answer 401, never 403.
 _LOGIN_ONLY_PERMISSIONS = (permissions.AllowAny, permissions.IsAuthenticated, permissions.IsAuthenticatedOrReadOnly)
+
+
+# What stays on the property when its type moves into `oneOf` (drf-spectacular's own list for allow_blank).
+_OUTER_KEYS = ("readOnly", "writeOnly", "nullable", "deprecated", "description", "title")
+
+
+def _stored_value_may_be_blank(field: Any) -> bool:
+    """A read-only ModelSerializer field over a text column with `blank=True` (URLField, EmailField, ...): it
+    renders what is stored, "" included, but DRF gives read-only fields no `allow_blank`, so drf-spectacular
+    documents the bare format and a client validating against the schema rejects "" ."""
+    parent = getattr(field, "parent", None)
+    if not field.read_only or not isinstance(parent, serializers.ModelSerializer):
+        return False
+    model: Any = getattr(parent.Meta, "model", None)
+    try:
+        model_field = model._meta.get_field(field.source)
+    except (AttributeError, FieldDoesNotExist):
+        return False
+    return isinstance(model_field, models.CharField | models.TextField) and model_field.blank
 
 
 def requires_authentication(operation: dict[str, Any]) -> bool:
@@ -82,10 +106,18 @@ class AutoSchema(SpectacularAutoSchema):
         if "{" in self.path:
             statuses.append(404)
         if has_body:
-            statuses.append(413)
+            statuses.extend((413, 415))
         if self.path.startswith(API_PATH_PREFIX):
             statuses.append(429)
         return statuses
+
+    def _insert_field_validators(self, field: Any, schema: dict[str, Any]) -> None:
+        super()._insert_field_validators(field, schema)
+        if schema.get("type") == "string" and "format" in schema and _stored_value_may_be_blank(field):
+            outer = {key: schema.pop(key) for key in _OUTER_KEYS if key in schema}
+            inner = dict(schema)
+            schema.clear()
+            schema.update(outer, oneOf=[inner, {"type": "string", "maxLength": 0}])
 
     def _can_be_forbidden(self, operation: dict[str, Any]) -> bool:
         if any(not isinstance(permission, _LOGIN_ONLY_PERMISSIONS) for permission in self.view.get_permissions()):

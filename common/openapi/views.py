@@ -15,6 +15,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.views.generic import TemplateView
 from drf_spectacular.generators import SchemaGenerator
@@ -117,6 +118,27 @@ def api_schema_urlpatterns(api_apps: dict[str, str]) -> list[URLPattern]:
     ]
 
 
+class PageOptionsMixin:
+    """OPTIONS on a docs page answers like Django's own views: 200, `Allow`, no body.
+
+    DRF's OPTIONS renders view metadata with the page's renderer; the Swagger split view names its
+    template only inside `get`, so OPTIONS /docs was a 500 (TemplateDoesNotExist).
+    """
+
+    allowed_methods: list[str]
+
+    def options(self, request: Any, *args: Any, **kwargs: Any) -> Any:  # Any: APIView and View type it apart
+        return HttpResponse(headers={"Allow": ", ".join(self.allowed_methods), "Content-Length": "0"})
+
+
+class SwaggerView(PageOptionsMixin, SpectacularSwaggerSplitView):
+    pass
+
+
+class RedocView(PageOptionsMixin, SpectacularRedocView):
+    pass
+
+
 class StoplightView(TemplateView):
     template_name = "docs/stoplight.html"
 
@@ -153,7 +175,7 @@ def docs_urlpatterns() -> list[URLPattern]:
         path("", LandingView.as_view(), name="home"),
         path("openapi.json", SchemaView.as_view(), name="openapi"),
         # The split view serves its start-up code from `/docs?script=` instead of an inline script.
-        path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi"), name="docs"),
-        path("redoc", SpectacularRedocView.as_view(url_name="openapi", template_name="docs/redoc.html"), name="redoc"),
+        path("docs", SwaggerView.as_view(url_name="openapi"), name="docs"),
+        path("redoc", RedocView.as_view(url_name="openapi", template_name="docs/redoc.html"), name="redoc"),
         path("stoplight", StoplightView.as_view(), name="stoplight"),
     ]

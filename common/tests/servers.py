@@ -3,6 +3,8 @@
 `running_server(env=..., args=...)` starts `uvicorn` on a free port of 127.0.0.1 with the flags the
 Makefile uses (`--no-proxy-headers`, `--ws-max-size`), waits until it says it accepts connections,
 yields its base URL and stops it. Dead backends are a closed port (`CLOSED`), never a stopped service.
+`uvicorn_in_thread(app)` serves an ASGI app in a thread of the test process instead, sharing its
+database and in-process layers.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,3 +75,30 @@ def running_server(env: Mapping[str, str | None], args: tuple[str, ...] = (), po
             process.wait()
         if process.stderr is not None:
             process.stderr.close()
+
+
+@contextlib.contextmanager
+def uvicorn_in_thread(app: Any, *, log_level: str = "warning") -> Iterator[int]:
+    """`app` under uvicorn with the HTTP protocol `make serve` selects, in a daemon thread of this process;
+    yields the port. The socket listens before the server loop runs, so an early connection waits in the
+    backlog instead of being refused."""
+    import uvicorn
+
+    from config.http_protocol import HeaderCaseHttpToolsProtocol
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    config = uvicorn.Config(
+        app, lifespan="off", access_log=False, log_level=log_level, http=HeaderCaseHttpToolsProtocol
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()

@@ -129,9 +129,9 @@ def test_list_with_query_parameters_documents_400_401_429(combined: dict[str, An
     assert _statuses(combined, WIDGETS, "get") == {"200", "400", "401", "429"}
 
 
-def test_create_with_body_documents_400_401_403_413_429(combined: dict[str, Any]) -> None:
-    # 403: the session scheme's CSRF check can refuse an unsafe method.
-    assert _statuses(combined, WIDGETS, "post") == {"201", "400", "401", "403", "413", "429"}
+def test_create_with_body_documents_400_401_403_413_415_429(combined: dict[str, Any]) -> None:
+    # 403: the session scheme's CSRF check can refuse an unsafe method; 415: a body that is not UTF-8 JSON.
+    assert _statuses(combined, WIDGETS, "post") == {"201", "400", "401", "403", "413", "415", "429"}
 
 
 def test_detail_with_object_permission_documents_403_and_404(combined: dict[str, Any]) -> None:
@@ -223,6 +223,14 @@ def test_docs_pages_load_only_local_assets(client: Client, page: str) -> None:
     assert "'unsafe-inline'" not in script_sources and "'unsafe-eval'" not in script_sources
     for url in _assert_self_contained(response.content.decode()):
         assert finders.find(url.removeprefix("/static/")), f"{page}: static file {url} not found"
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc", "/stoplight", "/", "/openapi.json"])
+def test_options_on_a_docs_page_is_200_with_allow(client: Client, page: str) -> None:
+    # OPTIONS /docs was a 500: DRF rendered its metadata with the Swagger page's renderer and no template.
+    response = client.options(page)
+    assert response.status_code == 200
+    assert "GET" in response["Allow"]
 
 
 def test_swagger_start_up_script_is_served_as_javascript(client: Client) -> None:

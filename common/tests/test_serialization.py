@@ -108,6 +108,12 @@ def test_unknown_types_and_nan_are_refused():
         parse_datetime("2026-01-01T00:00:00")
 
 
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01"])
+def test_a_datetime_with_no_utc_instant_is_a_value_error(text):
+    with pytest.raises(ValueError, match="out of range"):
+        parse_datetime(text)
+
+
 def test_drf_renderer_uses_the_platform_rules():
     body = JSONRenderer().render(
         {"at": dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=2))), "amount": decimal.Decimal("1.10")}

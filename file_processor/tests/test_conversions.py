@@ -256,3 +256,13 @@ def test_a_job_that_keeps_killing_its_worker_is_given_up(upload, user, settings,
     assert conversion_run(job_id=job.pk) == "failed"
     job.refresh_from_db()
     assert job.error_code == "attempts_exhausted" and job.attempts == 3 and job.output_id is None
+
+
+def test_converting_a_missing_file_is_a_documented_404(auth_client, openapi_conformance):
+    response = auth_client.post(
+        "/api/v1/files/convert",
+        {"file_id": "3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b", "target_format": "json"},
+        format="json",
+    )
+    assert response.status_code == 404 and problem(response)["code"] == "file_not_found"
+    openapi_conformance(response, "/api/v1/files/convert", "post")

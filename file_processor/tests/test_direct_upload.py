@@ -113,3 +113,35 @@ def test_image_via_signed_url_keeps_image_metadata(auth_client, api_client):
     response = _put(api_client, signed["url"], content, content_type="image/webp")
     assert response.status_code == 201
     assert response.json()["metadata"]["width"] == 20
+
+
+def test_signed_url_refusals_are_documented_statuses(auth_client, api_client, settings, openapi_conformance):
+    # The schema listed none of these; a client generated from it had no case for them.
+    put_path = "/api/v1/files/uploads/direct/{token}"
+    content = b"a,b\n1,2\n"
+    signed = _sign(auth_client, content)
+    tampered = _put(api_client, signed["url"][:-2] + "xx", content)
+    assert tampered.status_code == 403
+    openapi_conformance(tampered, put_path, "put")
+    assert _put(api_client, signed["url"], content).status_code == 201
+    used = _put(api_client, signed["url"], content)
+    assert used.status_code == 409
+    openapi_conformance(used, put_path, "put")
+    signed = _sign(auth_client, content)
+    DirectUploadToken.objects.filter(used_at__isnull=True).update(expires_at=timezone.now() - timedelta(seconds=1))
+    expired = _put(api_client, signed["url"], content)
+    assert expired.status_code == 410
+    openapi_conformance(expired, put_path, "put")
+
+    token = signed["url"].rsplit("/", 1)[1]
+    local = api_client.post(f"/api/v1/files/uploads/direct/{token}/complete")
+    assert local.status_code == 409 and problem(local)["code"] == "not_s3"
+    openapi_conformance(local, put_path + "/complete", "post")
+
+    exe = auth_client.post(
+        "/api/v1/files/uploads/signed-url",
+        {"filename": "a.exe", "content_type": "application/x-msdownload", "size": 10},
+        format="json",
+    )
+    assert exe.status_code == 415
+    openapi_conformance(exe, "/api/v1/files/uploads/signed-url", "post")

@@ -1,9 +1,13 @@
 """Keyset walks of GET /orders never skip or repeat rows: heavy ties, rows inserted between pages (DRF #7887)."""
 
+import datetime as dt
+
 import pytest
 
+from common.serialization import parse_datetime
 from orders.models import Order
 
+from .conftest import order_body
 from .factories import orders_make, walk
 
 URL = "/api/v1/orders"
@@ -48,3 +52,25 @@ def test_filters_are_validated(auth_client):
     assert auth_client.get(URL, {"status": "bogus"}).status_code == 400
     assert auth_client.get(URL, {"total_min": "abc"}).status_code == 400
     assert auth_client.get(URL, {"created_after": "yesterday"}).status_code == 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "value", ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59", "9999-12-31T23:00:00-01:00"]
+)
+def test_a_datetime_filter_with_no_utc_instant_is_400_not_500(auth_client, value):
+    # Year 0 or 10000 once in UTC; PostgreSQL also refused the +23:59 offset itself. Both were 500s.
+    for name in ("created_after", "updated_before"):
+        response = auth_client.get(URL, {name: value})
+        assert response.status_code == 400, response.content
+        assert response.json()["errors"][0]["attr"] == name
+
+
+@pytest.mark.django_db
+def test_a_datetime_filter_with_a_large_offset_is_compared_in_utc(auth_client):
+    order = auth_client.post(URL, order_body(), format="json").json()
+    created = order["created_at"]  # UTC, "Z"
+    # The same instant written 23:59 east of UTC: PostgreSQL allows offsets up to 15:59 in a literal.
+    east = parse_datetime(created).astimezone(dt.timezone(dt.timedelta(hours=23, minutes=59))).isoformat()
+    ids = [item["id"] for item in auth_client.get(URL, {"created_after": east}).json()["items"]]
+    assert ids == [order["id"]]

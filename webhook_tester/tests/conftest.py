@@ -124,14 +124,11 @@ def live_asgi_url(transactional_db, settings):
     The HTTP side is built afresh with Django's static handler serving from the apps' static folders
     (no collectstatic needed); the WebSocket side is config.asgi's own.
     """
-    import socket
-    import threading
-
-    import uvicorn
     from channels.routing import ProtocolTypeRouter
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
     from django.core.asgi import get_asgi_application
 
+    from common.tests.servers import uvicorn_in_thread
     from config.asgi import application as platform
     from webhook_tester.capture import http_app_with_capture
 
@@ -142,22 +139,5 @@ def live_asgi_url(transactional_db, settings):
         }
     )
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    port = listener.getsockname()[1]
-    from config.http_protocol import HeaderCaseHttpToolsProtocol
-
-    config = uvicorn.Config(
-        application, lifespan="off", access_log=False, log_level="warning", http=HeaderCaseHttpToolsProtocol
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
+    with uvicorn_in_thread(application) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()

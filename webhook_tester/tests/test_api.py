@@ -252,3 +252,31 @@ def test_nul_in_an_event_filter_is_400_not_500(auth_client, bin, name):
     response = auth_client.get(f"{API}/{bin.pk}/events?{name}=a%00b")
     assert response.status_code == 400, response.content
     assert response.json()["errors"][0]["attr"] == name
+
+
+def test_a_bin_without_replay_url_answers_as_the_schema_says(auth_client, openapi_conformance):
+    # replay_url is "" until set; the schema said `format: uri`, so a schema-checking client refused it.
+    created = auth_client.post(API, {"name": "no replay target"}, format="json")
+    assert created.json()["replay_url"] == ""
+    openapi_conformance(created, API, "post")
+    bin_path = f"{API}/{{bin_id}}"
+    shown = auth_client.get(f"{API}/{created.json()['id']}")
+    openapi_conformance(shown, bin_path, "get")
+    openapi_conformance(auth_client.patch(f"{API}/{created.json()['id']}", {}, format="json"), bin_path, "patch")
+    openapi_conformance(auth_client.get(API), API, "get")
+
+
+def test_a_refused_replay_url_is_a_documented_422(auth_client, bin, openapi_conformance):
+    refused = auth_client.post(API, {"name": "x", "replay_url": "http://127.0.0.1/"}, format="json")
+    assert refused.status_code == 422 and refused.json()["code"] == "url_host_not_allowed"
+    openapi_conformance(refused, API, "post")
+    patched = auth_client.patch(f"{API}/{bin.pk}", {"replay_url": "ftp://example.com/"}, format="json")
+    assert patched.status_code == 422
+    openapi_conformance(patched, f"{API}/{{bin_id}}", "patch")
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59"])
+def test_an_event_filter_datetime_with_no_utc_instant_is_400_not_500(auth_client, bin, value):
+    response = auth_client.get(f"{API}/{bin.pk}/events", {"received_after": value})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "received_after"

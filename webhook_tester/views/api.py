@@ -54,6 +54,10 @@ WRITE_EXAMPLE = OpenApiExample(
     request_only=True,
 )
 
+# The SSRF guard (common.outbound) refuses a replay target: 422 with code url_invalid, url_scheme_not_allowed,
+# url_host_not_allowed or url_unresolvable.
+REPLAY_URL_REFUSED = OpenApiResponse(description="`replay_url` is refused (`url_*`, common.outbound).")
+
 
 def _write_kwargs(data: dict[str, Any]) -> dict[str, Any]:
     names = ("name", "response", "event_cap", "replay_url", "notify", "read_key")
@@ -71,7 +75,11 @@ def _write_kwargs(data: dict[str, Any]) -> dict[str, Any]:
         ),
         tags=TAGS,
         request=BinWriteSerializer,
-        responses={201: BinCreatedSerializer, 409: OpenApiResponse(description="`bin_limit`: too many bins.")},
+        responses={
+            201: BinCreatedSerializer,
+            409: OpenApiResponse(description="`bin_limit`: too many bins."),
+            422: REPLAY_URL_REFUSED,
+        },
         examples=[WRITE_EXAMPLE, BIN_EXAMPLE],
     ),
 )
@@ -113,7 +121,7 @@ class BinDetailView(APIView):
         "restarts the retention period. `read_key: true` answers with a new read key once.",
         tags=TAGS,
         request=BinWriteSerializer,
-        responses={200: BinCreatedSerializer},
+        responses={200: BinCreatedSerializer, 422: REPLAY_URL_REFUSED},
         examples=[WRITE_EXAMPLE, BIN_EXAMPLE],
     )
     def patch(self, request: Request, bin_id: Any) -> Response:
@@ -255,7 +263,10 @@ class ReplayView(APIView):
         ),
         tags=TAGS,
         request=ReplayRequestSerializer,
-        responses={202: ReplaySerializer},
+        responses={
+            202: ReplaySerializer,
+            422: OpenApiResponse(description="The target `url` is refused (`url_*`, common.outbound)."),
+        },
         examples=[
             OpenApiExample("To a URL", value={"url": "https://example.com/webhooks"}, request_only=True),
             REPLAY_EXAMPLE,
