@@ -101,10 +101,12 @@ def _decoded_access(token: str, request: HttpRequest | None) -> TokenClaims:
     return found
 
 
-def _denied_and_cached_user(claims: TokenClaims, request: HttpRequest | None) -> tuple[bool, Any]:
+def _denied_and_cached_user(
+    claims: TokenClaims, request: HttpRequest | None, *, with_user: bool = True
+) -> tuple[bool, Any]:
     """Whether the session is on the denylist, and the cached user (or None): one cache round trip at most."""
     deny_key = DENYLIST_PREFIX + claims.sid
-    user_key = user_cache_key(claims.sub) if user_cache_enabled() else None
+    user_key = user_cache_key(claims.sub) if with_user and user_cache_enabled() else None
     keys = [deny_key] + ([user_key] if user_key else [])
     found: dict[str, Any] = {}
     missing = []
@@ -131,9 +133,7 @@ def authenticate_access_token(
     deactivation committed can put the old row back in the cache after the commit's delete.
     """
     claims = _decoded_access(token, request)
-    denied, user = _denied_and_cached_user(claims, request)
-    if fresh_user:
-        user = None
+    denied, user = _denied_and_cached_user(claims, request, with_user=not fresh_user)
     if denied:
         raise TokenInvalid("session revoked")
     if not (isinstance(user, User) and user.is_active and str(user.pk) == claims.sub):

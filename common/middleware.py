@@ -103,12 +103,16 @@ class ResolvedOnceHandlerMixin:
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+def request_id_for(incoming: str) -> str:
+    """The client's `X-Request-ID` when it is well formed, else a new one (middleware and the guards)."""
+    return incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
 class RequestIdMiddleware(HookMiddleware):
     """Takes a well-formed `X-Request-ID` or makes one, logs with it, and returns it."""
 
     def before(self, request: HttpRequest) -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_for(request.headers.get("X-Request-ID", ""))
         request.request_id = request_id  # type: ignore[attr-defined]
         request_id_var.set(request_id)
 

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import django
 from django.core.handlers.wsgi import WSGIHandler
 
-from common.asgi.guard import _LIVE_BODY, LIVE_PATH
+from common.asgi.guard import LIVE_BODY, LIVE_PATH
 from common.asgi.limits import body_limit_for, too_large_detail
 from common.errors.problems import PROBLEM_CONTENT_TYPE, problem_body
-from common.middleware import _SAFE_REQUEST_ID, ResolvedOnceHandlerMixin
+from common.middleware import ResolvedOnceHandlerMixin, request_id_for
 
 __all__ = ["PlatformWSGIHandler", "RequestGuardWSGI", "get_wsgi_application"]
 
@@ -59,19 +58,18 @@ def _problem(start_response: Callable[..., Any], status: int, code: str, detail:
 
 
 def _live(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-    incoming = environ.get("HTTP_X_REQUEST_ID", "")
-    request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
     start_response(
         "200 OK",
         [
             ("Content-Type", "application/json"),
             ("Cache-Control", "no-store"),
-            ("Content-Length", str(len(_LIVE_BODY))),
+            ("Content-Length", str(len(LIVE_BODY))),
             ("X-Content-Type-Options", "nosniff"),
             ("X-Request-ID", request_id),
         ],
     )
-    return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else _LIVE_BODY]
+    return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else LIVE_BODY]
 
 
 class RequestGuardWSGI:

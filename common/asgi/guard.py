@@ -24,7 +24,6 @@ than the declared length (HTTP/1.1 framing).
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from tempfile import SpooledTemporaryFile
 from typing import Any
@@ -33,7 +32,7 @@ from django.conf import settings
 
 from common.errors.problems import PROBLEM_CONTENT_TYPE, problem_body
 from common.logging import client_ip_var
-from common.middleware import _SAFE_REQUEST_ID
+from common.middleware import request_id_for
 from common.net import client_ip
 
 from .limits import body_headers, body_limit_for, body_streamed_for, too_large_detail
@@ -47,18 +46,13 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]  # Django's handler types its arguments its own way
 
 LIVE_PATH = "/health/live"
-_LIVE_BODY = json.dumps({"status": "ok"}).encode()
+LIVE_BODY = json.dumps({"status": "ok"}).encode()
 _REPLAY_CHUNK = 64 * 1024
 
 
 def _request_id(scope: Scope) -> bytes:
-    for key, value in scope.get("headers") or ():
-        if key == b"x-request-id":
-            incoming = value.decode("latin-1")
-            if _SAFE_REQUEST_ID.match(incoming):
-                return value
-            break
-    return uuid.uuid4().hex.encode()
+    incoming = next((value for key, value in scope.get("headers") or () if key == b"x-request-id"), b"")
+    return request_id_for(incoming.decode("latin-1")).encode("latin-1")
 
 
 async def _respond(
@@ -145,7 +139,7 @@ class RequestGuard:
 
     async def _live(self, scope: Scope, send: Send) -> None:
         headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
-        await _respond(scope, send, 200, _LIVE_BODY, headers)
+        await _respond(scope, send, 200, LIVE_BODY, headers)
 
     async def _read_unframed(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         buffer: Any = SpooledTemporaryFile(max_size=int(settings.FILE_UPLOAD_MAX_MEMORY_SIZE))  # noqa: SIM115
