@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import threading
 from typing import Any
 
@@ -18,6 +19,7 @@ from common.middleware import REMEMBERED_PATH_MAX_LENGTH, _resolved
 from common.strict import ModelSerializer
 from common.wsgi import RequestGuardWSGI
 
+from .servers import CLOSED
 from .test_wsgi_guard import _call, _environ
 
 USING_REDIS = bool(os.environ.get("REDIS_URL"))
@@ -122,3 +124,27 @@ async def test_sync_publishes_reach_a_listener_through_one_long_lived_loop():
     finally:
         await layer.group_discard("hot-path-group", channel)
         await common_channels.channel_release(layer, channel)
+
+
+@pytest.mark.parametrize("silent", [False, True], ids=["refused", "never-answers"])
+def test_a_sync_publish_to_a_dead_redis_layer_returns_within_its_deadline(settings, silent):
+    """A refused connection, or a Redis that accepts and never answers: the caller gets control back."""
+    with socket.socket() as blackhole:
+        blackhole.bind(("127.0.0.1", 0))
+        blackhole.listen(8)  # the kernel accepts; nothing ever reads or answers
+        address = f"127.0.0.1:{blackhole.getsockname()[1]}" if silent else CLOSED
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [f"redis://{address}/0"]},
+            }
+        }
+        settings.CHANNEL_PUSH_TIMEOUT_SECONDS = 1  # Redis's own socket timeout would end it after ~5 s
+        done = threading.Event()
+
+        def publish() -> None:
+            common_channels.group_send_now([("hot-path-dead", {"type": "probe"})])  # logged, never raised
+            done.set()
+
+        threading.Thread(target=publish, daemon=True).start()
+        assert done.wait(timeout=3.5), "the publish outlived its 1 s deadline"
