@@ -122,7 +122,10 @@ class StrictInputMixin:
 
 
 class Serializer(StrictInputMixin, serializers.Serializer[Any]):
-    """The base of every request serializer."""
+    """The base of every request serializer. Its declared fields are copied with `copy_unbound_field`."""
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        return {name: copy_unbound_field(field) for name, field in self._declared_fields.items()}
 
 
 class ModelSerializer(StrictInputMixin, serializers.ModelSerializer[Any]):
@@ -133,6 +136,7 @@ class ModelSerializer(StrictInputMixin, serializers.ModelSerializer[Any]):
     from the model's metadata on every instantiation (~0.1 ms for six fields, a tenth of a small API
     request, issue 8). What DRF derives here depends on the class and its Meta only, never on the
     instance or its context; a subclass whose `get_fields` does must override it without `super()`.
+    Each copy is shallow where that is safe (`copy_unbound_field`).
     """
 
     serializer_field_mapping = {
@@ -145,7 +149,25 @@ class ModelSerializer(StrictInputMixin, serializers.ModelSerializer[Any]):
         if built is None:
             built = super().get_fields()
             type(self)._fields_built_once = built  # type: ignore[attr-defined]
-        return copy.deepcopy(built)
+        return {name: copy_unbound_field(field) for name, field in built.items()}
+
+
+def copy_unbound_field(field: serializers.Field[Any, Any, Any, Any]) -> serializers.Field[Any, Any, Any, Any]:
+    """An independent copy of a field not yet bound to a serializer, for binding to a new one.
+
+    DRF's `deepcopy` of a field calls its constructor again with deep copies of its arguments (most of
+    a small read's serializer cost, issue 8). A field without children is a copy of its attributes:
+    `bind` then sets the per-serializer ones (name, parent, source) on the copy alone, and the shared
+    rest (error messages, choices, validators, a related field's queryset, which DRF re-clones with
+    `.all()` per use) is only read after construction. A field holding other fields (a nested
+    serializer, a list or dict field's `child`, a many-related field's `child_relation`) is bound to
+    them, so it is deep-copied as DRF does.
+    """
+    if isinstance(field, serializers.BaseSerializer) or "child" in vars(field) or "child_relation" in vars(field):
+        return copy.deepcopy(field)
+    clone = object.__new__(type(field))
+    clone.__dict__.update(vars(field))
+    return clone
 
 
 # --- Query parameters -----------------------------------------------------------------------------

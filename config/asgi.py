@@ -9,12 +9,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Django must be set up before anything imports models.
 django.setup(set_prefix=False)
 
+from django.conf import settings  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
 from common.asgi import get_asgi_application  # noqa: E402
+
+if any(database.get("CONN_MAX_AGE") for database in settings.DATABASES.values()):
+    # Django's ASGI handler runs views on a pool of threads and closes connections per request, not per
+    # thread: a kept connection would be held by a thread that may never serve a request again.
+    raise ImproperlyConfigured("DB_CONN_MAX_AGE must be 0 under ASGI (it is for the WSGI `rest` role only).")
 
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 from auth_app.ws import WebSocketAuthMiddleware  # noqa: E402
 from common.asgi import RequestGuard  # noqa: E402

@@ -13,7 +13,8 @@
 # Knobs: DURATION (10 s per cell), WARMUP (2 s unrecorded first), CONNECTIONS (64), WORKERS (1),
 # SERVERS (uvicorn gunicorn-sync gunicorn-gthread; also granian-asgi granian-wsgi), GTHREADS (4),
 # ROUTES (names from routes.txt; all by default), SERVER_CPU (0), CLIENT_CPU (1), OURS_DIR (the
-# platform checkout measured; this one by default).
+# platform checkout measured; this one by default), WSGI_DB_CONN_MAX_AGE (300: WSGI servers keep a
+# connection per thread, as deploy/serve.sh runs them; 0 borrows from the pool per request).
 # Routes live in bench/yardstick/routes.txt: adding one is one line there.
 set -euo pipefail
 
@@ -97,13 +98,15 @@ server_command() {  # server_command SERVER PROJECT -> argv serving PROJECT on 1
 }
 
 start_server() {  # start_server SERVER PROJECT PROBE_PATH
-  local server=$1 project=$2 probe=$3 command settings=config.settings log
+  local server=$1 project=$2 probe=$3 command settings=config.settings log conn_age=0
   [ "$project" = minimal ] && settings=yardstick_min.settings
+  # As deploy/serve.sh runs them: a WSGI thread keeps its database connection, ASGI borrows pooled ones.
+  [ "$(server_class "$server")" = wsgi ] && conn_age=${WSGI_DB_CONN_MAX_AGE:-300}
   command=$(server_command "$server" "$project")
   log=$RESULTS/$server-$project.log
   echo "$command" >"$RESULTS/$server-$project.command"
   # shellcheck disable=SC2086 # the command is a plain word list
-  DJANGO_SETTINGS_MODULE=$settings taskset -c "$SERVER_CPU" $command >"$log" 2>&1 &
+  DB_CONN_MAX_AGE=$conn_age DJANGO_SETTINGS_MODULE=$settings taskset -c "$SERVER_CPU" $command >"$log" 2>&1 &
   SERVER_PID=$!
   bench_wait_up "http://127.0.0.1:$PORT$probe" "$server ($project)" "$log"
 }

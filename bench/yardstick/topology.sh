@@ -65,7 +65,9 @@ printf '%-20s %-14s %5s %9s %9s %9s %8s %7s\n' topology route conns req/s p50_ms
 for topology in $TOPOLOGIES; do
   command=$(command_for "$topology")
   # shellcheck disable=SC2086 # its own process group, so its workers stop with it
-  setsid $command >"$RESULTS/$topology.log" 2>&1 &
+  conn_age=0  # as deploy/serve.sh: WSGI threads keep their database connection, ASGI borrows pooled ones
+  case "$topology" in gunicorn* | granian-wsgi*) conn_age=${WSGI_DB_CONN_MAX_AGE:-300} ;; esac
+  DB_CONN_MAX_AGE=$conn_age setsid $command >"$RESULTS/$topology.log" 2>&1 &
   SERVER_PID=$!
   GROUP=$SERVER_PID
   bench_wait_up "http://127.0.0.1:$PORT/health/live" "$topology" "$RESULTS/$topology.log"

@@ -6,17 +6,20 @@ import asyncio
 import os
 import socket
 import threading
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from channels.layers import get_channel_layer
 from django.core.cache import caches
 from django.test import override_settings
 from django.urls import clear_url_caches
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rest_framework import serializers
 
 from common import channels as common_channels
 from common.middleware import REMEMBERED_PATH_MAX_LENGTH, _resolved
-from common.strict import ModelSerializer
+from common.strict import ModelSerializer, Serializer
 from common.wsgi import RequestGuardWSGI
 
 from .servers import CLOSED
@@ -68,6 +71,159 @@ def test_each_serializer_instance_gets_its_own_bound_fields():
     assert one.fields["email"] is not two.fields["email"]
     assert one.fields["email"].parent is one and two.fields["email"].parent is two
     assert one.data["email"] == "a@example.com" and two.data["email"] == "b@example.com"
+
+
+def test_a_field_changed_on_one_serializer_instance_stays_on_it():
+    from auth_app.models import User
+
+    class UserView(ModelSerializer):
+        class Meta:
+            model = User
+            fields = ["id", "email", "name"]
+
+    one, two = UserView(), UserView()
+    one.fields["name"].required = True
+    one.fields["name"].label = "Changed"
+    assert two.fields["name"].required is False and two.fields["name"].label != "Changed"
+    assert UserView().fields["name"].required is False
+
+
+def test_fields_holding_fields_are_deep_copied_with_their_children():
+    class Item(Serializer):
+        name = serializers.CharField()
+
+    class Order(Serializer):
+        tags = serializers.ListField(child=serializers.CharField())
+        items = Item(many=True)
+        plain = serializers.CharField()
+
+    one, two = cast(Any, Order()), cast(Any, Order())
+    assert one.fields["tags"].child is not two.fields["tags"].child
+    assert one.fields["tags"].child.parent is one.fields["tags"]
+    assert one.fields["items"].child.fields["name"] is not two.fields["items"].child.fields["name"]
+    assert one.fields["plain"] is not two.fields["plain"] and one.fields["plain"].parent is one
+    assert Order(data={"tags": ["a"], "items": [{"name": "x"}], "plain": "p"}).is_valid()
+
+
+def test_a_declared_serializer_field_is_bound_to_its_own_instance():
+    class Ping(Serializer):
+        word = serializers.CharField(max_length=4)
+
+    one, two = Ping(data={"word": "toolong"}), Ping(data={"word": "ok"})
+    assert not one.is_valid() and two.is_valid()
+    assert one.fields["word"] is not two.fields["word"] and two.fields["word"].parent is two
+
+
+# --- Content negotiation memo -----------------------------------------------------------------------
+
+_ACCEPT_TOKENS = st.sampled_from(
+    [
+        "*/*",
+        "application/json",
+        "application/json; indent=4",
+        "text/html",
+        "text/*",
+        "application/*",
+        "application/problem+json",
+        "image/png",
+        "text/html;q=0.5",
+        "application/json;q=0.1",
+        "*/*;q=0.2",
+        "",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tokens=st.lists(_ACCEPT_TOKENS, max_size=4),
+    requested_format=st.sampled_from([None, "json", "api", "xml"]),
+)
+def test_negotiation_answers_as_drf_does_for_any_accept_header(tokens, requested_format):
+    from rest_framework.negotiation import DefaultContentNegotiation
+    from rest_framework.renderers import BrowsableAPIRenderer
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from common.negotiation import ContentNegotiation
+    from common.renderers import JSONRenderer
+
+    query = {"format": requested_format} if requested_format else {}
+    request = Request(APIRequestFactory().get("/x", query, HTTP_ACCEPT=", ".join(tokens)))
+
+    def answer(negotiation: Any) -> Any:
+        renderers = [JSONRenderer(), BrowsableAPIRenderer()]
+        try:
+            chosen, media_type = negotiation.select_renderer(request, renderers)
+        except Exception as error:
+            return type(error).__name__
+        return renderers.index(chosen), media_type
+
+    expected = answer(DefaultContentNegotiation())
+    assert answer(ContentNegotiation()) == expected
+    assert answer(ContentNegotiation()) == expected  # the remembered answer too
+
+
+def test_an_accept_header_too_long_to_remember_is_still_negotiated():
+    from rest_framework.renderers import BrowsableAPIRenderer
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from common.negotiation import REMEMBERED_ACCEPT_MAX_LENGTH, ContentNegotiation, _negotiated
+    from common.renderers import JSONRenderer
+
+    accept = "application/json, " + ", ".join(["text/x-a"] * (REMEMBERED_ACCEPT_MAX_LENGTH // 8))
+    request = Request(APIRequestFactory().get("/x", HTTP_ACCEPT=accept))
+    before = _negotiated.cache_info().currsize
+    renderers = [JSONRenderer(), BrowsableAPIRenderer()]
+    assert ContentNegotiation().select_renderer(request, renderers)[0] is renderers[0]
+    assert _negotiated.cache_info().currsize == before
+
+
+# --- Message storage built on first use -------------------------------------------------------------
+
+
+def _message_chain(view: Any) -> Any:
+    from common.django_middleware import MessageMiddleware, SessionMiddleware
+
+    return SessionMiddleware(MessageMiddleware(view))
+
+
+def test_a_request_that_never_uses_messages_builds_no_storage(rf):
+    from django.http import HttpResponse
+    from django.utils.functional import empty
+
+    seen = []
+
+    def view(request: Any) -> Any:
+        seen.append(request)
+        return HttpResponse("ok")
+
+    response = _message_chain(view)(rf.get("/api/v1/anything"))
+    assert seen[0]._messages._wrapped is empty
+    assert "messages" not in response.cookies
+
+
+def test_a_message_added_in_one_request_is_read_in_the_next(rf):
+    from django.contrib import messages
+    from django.http import HttpResponse
+
+    def adds(request: Any) -> Any:
+        messages.info(request, "saved")
+        return HttpResponse("ok")
+
+    first = _message_chain(adds)(rf.get("/admin/"))
+    assert "messages" in first.cookies
+    follow = rf.get("/admin/")
+    follow.COOKIES["messages"] = first.cookies["messages"].value
+    read: list[str] = []
+
+    def reads(request: Any) -> Any:
+        read.extend(str(message) for message in messages.get_messages(request))
+        return HttpResponse("ok")
+
+    _message_chain(reads)(follow)
+    assert read == ["saved"]
 
 
 # --- WSGI liveness before Django --------------------------------------------------------------------

@@ -26,7 +26,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from .rawhttp import body_chunks, request_head, send_until_answered
-from .servers import CLOSED, TEST_SECRET_KEY, free_port, running_server
+from .servers import CLOSED, TEST_SECRET_KEY, free_port, rest_tier_server, running_server
 
 USING_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 USING_REDIS = bool(os.environ.get("REDIS_URL"))
@@ -161,7 +161,10 @@ class Forwarder:
         for sock in [self.listener, *self.sockets]:
             if sock is not None:
                 with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept() or recv()
+                with contextlib.suppress(OSError):
                     sock.close()
+        self.sockets = []
 
 
 def _post_json(base: str, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -218,11 +221,8 @@ def test_a_dead_database_is_a_fast_503_on_drf_and_plain_django_views():
 @pytest.mark.skipif(not USING_POSTGRES, reason="recovery needs the real PostgreSQL behind the forwarder")
 @pytest.mark.django_db(transaction=True)
 def test_the_database_coming_back_is_used_without_a_restart(real_password_hashers, user, password):
-    from django.db import connection
 
-    forwarder = Forwarder(
-        (connection.settings_dict["HOST"] or "127.0.0.1", int(connection.settings_dict["PORT"] or 5432))
-    )
+    forwarder = _forwarder_to_the_database()
     env = {"DATABASE_URL": _database_url(forwarder.port), "REDIS_URL": None, "DB_POOL_TIMEOUT": "1"}
     try:
         with running_server(env) as base:
@@ -230,11 +230,50 @@ def test_the_database_coming_back_is_used_without_a_restart(real_password_hasher
             _assert_unavailable(*_post_json(base, "/api/v1/auth/login", login))
 
             forwarder.start()
+            _assert_logins_work_again(base, login)
+    finally:
+        forwarder.stop()
 
-            deadline = time.monotonic() + WAIT
-            while (status := _post_json(base, "/api/v1/auth/login", login)[0]) == 503:
-                assert time.monotonic() < deadline, "the server never used the database again"
-            assert status == 200
+
+def _forwarder_to_the_database() -> Forwarder:
+    from django.db import connection
+
+    return Forwarder((connection.settings_dict["HOST"] or "127.0.0.1", int(connection.settings_dict["PORT"] or 5432)))
+
+
+def _assert_logins_work_again(base: str, login: dict[str, str]) -> None:
+    deadline = time.monotonic() + WAIT
+    while (status := _post_json(base, "/api/v1/auth/login", login)[0]) == 503:
+        assert time.monotonic() < deadline, "the server never used the database again"
+    assert status == 200
+
+
+def test_a_dead_database_is_a_fast_503_on_the_rest_tier():
+    env = {"DATABASE_URL": f"postgres://postgres@{CLOSED}/unreachable", "REDIS_URL": None, "DB_CONNECT_TIMEOUT": "1"}
+    with rest_tier_server(env) as base:
+        started = time.monotonic()
+        _assert_unavailable(*_post_json(base, "/api/v1/auth/login", {"email": "a@example.com", "password": "x" * 12}))
+        assert time.monotonic() - started < WAIT
+
+
+@pytest.mark.skipif(not USING_POSTGRES, reason="needs the real PostgreSQL behind the forwarder")
+@pytest.mark.django_db(transaction=True)
+def test_the_rest_tier_replaces_a_kept_connection_the_database_dropped(real_password_hashers, user, password):
+    """The REST tier keeps a connection per thread (DB_CONN_MAX_AGE): one the database closed costs a 503,
+    never a stuck thread, and the next request connects again."""
+    forwarder = _forwarder_to_the_database()
+    forwarder.start()
+    env = {"DATABASE_URL": _database_url(forwarder.port), "REDIS_URL": None, "DB_CONNECT_TIMEOUT": "1"}
+    login = {"email": user.email, "password": password}
+    try:
+        with rest_tier_server(env) as base:
+            assert _post_json(base, "/api/v1/auth/login", login)[0] == 200
+
+            forwarder.stop()  # every kept connection is cut, and no new one can be made
+            _assert_unavailable(*_post_json(base, "/api/v1/auth/login", login))
+
+            forwarder.start()
+            _assert_logins_work_again(base, login)
     finally:
         forwarder.stop()
 

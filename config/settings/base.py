@@ -107,19 +107,22 @@ if EMBEDDED_DATABASE:
         "timeout": 20,
     }
 else:
-    # psycopg 3's pool is shared by the ASGI thread pool; CONN_MAX_AGE must stay 0 with a pool.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     # An unreachable database must cost a request about HEALTH_CHECK_TIMEOUT and a 503, not a long
     # wait and a 500: a request waits DB_POOL_TIMEOUT for a connection, a new connection
     # DB_CONNECT_TIMEOUT to be made (common/errors maps the failure to 503 service_unavailable).
-    DATABASES["default"]["OPTIONS"] = {
-        "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 2),
-        "pool": {
+    DATABASES["default"]["OPTIONS"] = {"connect_timeout": env_int("DB_CONNECT_TIMEOUT", 2)}
+    # Each request borrows a connection from psycopg 3's pool (CONN_MAX_AGE 0), which the ASGI thread
+    # pool shares; a thread-per-request WSGI server (the `rest` role, deploy/serve.sh) instead keeps one
+    # connection per thread for DB_CONN_MAX_AGE seconds, without the pool's checkout and return on
+    # every request (issue 8). config/asgi.py refuses persistent connections.
+    DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
+    DATABASES["default"]["CONN_MAX_AGE"] = DB_CONN_MAX_AGE
+    if not DB_CONN_MAX_AGE:
+        DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": env_int("DB_POOL_MIN_SIZE", 2, minimum=0),
             "max_size": env_int("DB_POOL_MAX_SIZE", 20),
             "timeout": env_seconds("DB_POOL_TIMEOUT", 2.0),
-        },
-    }
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery ---------------------------------------------------------
@@ -230,6 +233,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "common.pagination.KeysetPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "common.errors.drf_exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "common.openapi.schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",

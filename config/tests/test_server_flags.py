@@ -50,3 +50,30 @@ def test_deploy_files_without_a_command_use_the_images():
         text = (ROOT / name).read_text()
         assert not _uvicorn_commands(text), f"{name} starts uvicorn itself: add it to STARTERS"
         assert "granian --" not in text, f"{name} starts granian itself: use WEB_ROLE"
+
+
+def test_the_asgi_application_refuses_kept_database_connections():
+    """Django's ASGI handler closes connections per request, not per thread: DB_CONN_MAX_AGE is WSGI-only."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/none",
+        "DB_CONN_MAX_AGE": "300",
+        "SECRET_KEY": "x" * 50,
+        "DJANGO_READ_DOT_ENV": "false",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.asgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "DB_CONN_MAX_AGE must be 0 under ASGI" in result.stderr
+
+
+def test_only_the_rest_role_keeps_database_connections():
+    script = (ROOT / "deploy/serve.sh").read_text()
+    rest, asgi = script.split("  all | streams)")
+    assert 'DB_CONN_MAX_AGE="${DB_CONN_MAX_AGE:-300}"' in rest
+    assert "export DB_CONN_MAX_AGE=0" in asgi

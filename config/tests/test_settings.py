@@ -323,3 +323,12 @@ def test_outbound_defaults_and_allowed_private_hosts():
 def test_invalid_outbound_settings_fail_naming_the_variable(name, value):
     with pytest.raises(ImproperlyConfigured, match=name):
         load_settings(SECRET_KEY=KEY, **{name: value})
+
+
+def test_postgresql_connections_are_pooled_unless_a_thread_keeps_its_own():
+    url = "postgres://u@db.invalid:5432/x"
+    pooled = load_settings(SECRET_KEY=KEY, DATABASE_URL=url).DATABASES["default"]
+    assert pooled["CONN_MAX_AGE"] == 0 and pooled["OPTIONS"]["pool"]["max_size"] == 20
+    kept = load_settings(SECRET_KEY=KEY, DATABASE_URL=url, DB_CONN_MAX_AGE="300").DATABASES["default"]
+    assert kept["CONN_MAX_AGE"] == 300 and "pool" not in kept["OPTIONS"]  # Django refuses both at once
+    assert kept["OPTIONS"]["connect_timeout"] == 2

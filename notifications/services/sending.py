@@ -6,6 +6,7 @@ from the recipient's counter row, locked until commit.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -134,7 +135,54 @@ def _store(user_ids: Sequence[uuid.UUID], content: dict[str, Any], key: uuid.UUI
     return rows
 
 
-@transaction.atomic
+def _store_one(pk: uuid.UUID, content: dict[str, Any]) -> Notification | None:
+    """`_store` for one user without a dedupe key, on PostgreSQL: one statement, so atomic by itself.
+
+    `WITH counter AS (INSERT ... ON CONFLICT ... RETURNING) INSERT INTO notifications ... SELECT FROM
+    counter RETURNING seq`: the counter row stays locked until the statement commits, as in `_store`.
+    Outside a transaction there is no BEGIN and COMMIT to send: one round trip instead of four, and
+    no ORM insert to compile (together ~20 % of `POST /notifications`, issue 8). The row's values are
+    prepared by its own model fields (defaults, `auto_now_add`, JSON). None for an unknown user.
+    """
+    row = Notification(recipient_id=pk, seq=0, dedupe_key=None, **content)
+    fields = _one_statement_fields()
+    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+    users = get_user_model()._meta
+    with connection.cursor() as cursor:
+        cursor.execute(_one_statement_sql(), [users.pk.get_db_prep_value(pk, connection), *values])
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return None
+    row.seq = int(inserted[0])
+    row._state.adding, row._state.db = False, connection.alias
+    group_send_after_commit([(user_group(pk), notification_message(notification_payload(row)))])
+    return row
+
+
+def _one_statement_fields() -> list[Any]:
+    return [f for f in Notification._meta.concrete_fields if f.attname not in ("recipient_id", "seq")]
+
+
+@functools.cache
+def _one_statement_sql() -> str:
+    users, counters, notifications = get_user_model()._meta, NotificationCounter._meta, Notification._meta
+    quote = connection.ops.quote_name
+    counter_table = quote(counters.db_table)
+    user_pk = quote(cast(str, users.pk.column))
+    columns = [quote(cast(str, field.column)) for field in _one_statement_fields()]
+    by_name = {field.name: field for field in notifications.concrete_fields}
+    recipient, seq = (quote(cast(str, by_name[name].column)) for name in ("recipient", "seq"))
+    # Identifiers come from model metadata, quoted; every value is a parameter.
+    return (
+        f"WITH counter AS (INSERT INTO {counter_table} (user_id, last_seq)"  # noqa: S608
+        f" SELECT {user_pk}, 1 FROM {quote(users.db_table)} WHERE {user_pk} = %s"
+        f" ON CONFLICT (user_id) DO UPDATE SET last_seq = {counter_table}.last_seq + 1"
+        " RETURNING user_id, last_seq)"
+        f" INSERT INTO {quote(notifications.db_table)} ({recipient}, {seq}, {', '.join(columns)})"
+        f" SELECT user_id, last_seq, {', '.join(['%s'] * len(columns))} FROM counter RETURNING {seq}"
+    )
+
+
 def notification_send(
     *,
     user_id: Any,
@@ -149,11 +197,22 @@ def notification_send(
     Callable from request code and from Celery tasks; inside an outer transaction the push waits for
     the outermost commit. With a `dedupe_key` (a UUID) a second call with the same key returns the
     first call's row and writes nothing (what makes a retried task safe). Raises `ValidationFailed`
-    for bad content or an unknown user.
+    for bad content or an unknown user. Without a key, on PostgreSQL, the write is one statement
+    (`_store_one`); otherwise a transaction of its own.
     """
     content = _clean_content(kind=kind, title=title, body=body, data=data)
     pk = _user_pk(user_id)
     key = _dedupe_key(dedupe_key)
+    if key is None and connection.vendor == "postgresql":
+        stored = _store_one(pk, content)
+        if stored is None:
+            raise _invalid("user_id", "No user with this id exists.", "unknown_user")
+        return stored
+    return _send_in_transaction(pk, content, key)
+
+
+@transaction.atomic
+def _send_in_transaction(pk: uuid.UUID, content: dict[str, Any], key: uuid.UUID | None) -> Notification:
     stored = _store([pk], content, key)
     if stored:
         return stored[0]

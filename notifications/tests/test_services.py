@@ -122,12 +122,37 @@ def _statements(queries: CaptureQueriesContext) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_send_is_one_statement_for_the_seq_and_one_for_the_row(user):
+def test_send_takes_the_seq_and_writes_the_row_in_as_few_statements_as_the_database_allows(user):
     _send(user)
     with CaptureQueriesContext(connection) as queries:
         assert _send(user).seq == 2
-    upsert, insert = _statements(queries)  # the upsert also checks that the user exists
-    assert "ON CONFLICT" in upsert and "INSERT" in insert
+    statements = _statements(queries)
+    if connection.vendor == "postgresql":  # one statement: atomic without a transaction of its own
+        [both] = statements
+        assert "ON CONFLICT" in both and both.count("INSERT INTO") == 2
+    else:
+        upsert, insert = statements  # the upsert also checks that the user exists
+        assert "ON CONFLICT" in upsert and "INSERT" in insert
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sent_row_is_what_the_database_holds(user):
+    sent = services.notification_send(
+        user_id=user.pk, kind="order.paid", title="Paid ✓", body="b", data={"n": [1, "ü"], "ok": True}
+    )
+    stored = Notification.objects.get(pk=sent.pk)
+    fields = [field.attname for field in Notification._meta.concrete_fields]
+    assert {name: getattr(sent, name) for name in fields} == {name: getattr(stored, name) for name in fields}
+    assert stored.created_at is not None and stored.read_at is None and stored.dedupe_key is None
+    assert not sent._state.adding and sent._state.db == "default"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sending_to_an_unknown_user_writes_nothing():
+    with pytest.raises(ValidationFailed) as raised:
+        services.notification_send(user_id=uuid.uuid4(), kind="order.paid", title="t")
+    assert raised.value.errors and raised.value.errors[0]["code"] == "unknown_user"
+    assert not Notification.objects.exists() and not NotificationCounter.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -28,6 +28,8 @@ if DATABASE_URL.startswith("sqlite"):
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+elif int(os.environ.get("DB_CONN_MAX_AGE", "0")):  # the platform's WSGI tier: a connection per thread
+    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ["DB_CONN_MAX_AGE"])
 else:  # the platform's pool, sized by the same variables
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
