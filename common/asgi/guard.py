@@ -70,10 +70,22 @@ async def _respond(
     await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})
 
 
-async def send_problem(scope: Scope, send: Send, *, status: int, code: str, detail: str, close: bool = False) -> None:
+async def send_problem(
+    scope: Scope,
+    send: Send,
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    close: bool = False,
+    retry_after: int | None = None,
+) -> None:
     """Answer with the platform's problem+json body (the same one `common.errors.problem_response` makes)."""
     body = json.dumps(problem_body(status=status, code=code, detail=detail)).encode()
-    await _respond(scope, send, status, body, [(b"content-type", PROBLEM_CONTENT_TYPE.encode())], close=close)
+    headers = [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    await _respond(scope, send, status, body, headers, close=close)
 
 
 async def _too_large(scope: Scope, send: Send, limit: int, length: int | None) -> None:

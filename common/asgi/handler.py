@@ -17,7 +17,8 @@ A request whose body is streamed (a POST/PUT/PATCH with a body to a REQUEST_BODY
 runs on a thread of its own instead (Django's `ThreadSensitiveContext()`, joined when the request
 ends): its view blocks on the network for as long as the client takes to send the body, and must not
 hold up the requests pinned to a pooled thread. At most ASGI_STREAMED_BODY_THREADS of them run at
-once per process; the next waits for a slot without reading its body (back-pressure on its client).
+once per process; the next waits for a slot without reading its body (back-pressure on its client),
+for at most ASGI_STREAMED_BODY_SLOT_WAIT_SECONDS, then is answered 503 with Retry-After.
 A process therefore holds at most ASGI_SYNC_THREADS + ASGI_STREAMED_BODY_THREADS database connections.
 
 `caches_per_thread()`: Django keeps its cache objects in an asgiref `Local` bound to the async
@@ -44,6 +45,7 @@ from django.core.handlers.asgi import ASGIHandler
 
 from common.middleware import ResolvedOnceHandlerMixin
 
+from .guard import send_problem
 from .limits import body_headers, body_limit_for, body_streamed_for
 from .streaming import AfterBodyReceive, StreamedBody
 
@@ -79,8 +81,24 @@ class StreamingBodyASGIHandler(ResolvedOnceHandlerMixin, ASGIHandler):
         slots = self._streamed_slots.get(loop)
         if slots is None:
             slots = self._streamed_slots[loop] = asyncio.Semaphore(int(settings.ASGI_STREAMED_BODY_THREADS))
-        async with slots, ThreadSensitiveContext():
-            await self._handle_streamed(scope, receive, send)
+        try:
+            await asyncio.wait_for(slots.acquire(), float(settings.ASGI_STREAMED_BODY_SLOT_WAIT_SECONDS))
+        except TimeoutError:
+            await send_problem(
+                scope,
+                send,
+                status=503,
+                code="service_unavailable",
+                detail="Every upload slot of this server is busy; retry after the time given in Retry-After.",
+                close=True,  # its body was never read
+                retry_after=int(settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS),
+            )
+            return
+        try:
+            async with ThreadSensitiveContext():
+                await self._handle_streamed(scope, receive, send)
+        finally:
+            slots.release()
 
     async def run_request(self, scope: Any, receive: Any, send: Any) -> None:
         """Django's own: the request's sync code on a new thread."""

@@ -112,6 +112,35 @@ async def test_streamed_requests_past_the_thread_cap_wait_unread(streamed):
     assert "second read" in events and "second read" not in events[:answered]
 
 
+async def test_a_streamed_request_that_waits_too_long_for_a_slot_is_503_unread(streamed, settings):
+    """With one slot held by a stalled upload, the next waits ASGI_STREAMED_BODY_SLOT_WAIT_SECONDS, then
+    is told to come back; the slot is free again once the first is answered."""
+    streamed.ASGI_STREAMED_BODY_THREADS = 1
+    streamed.REQUEST_BODY_IDLE_TIMEOUT_SECONDS = 5
+    settings.ASGI_STREAMED_BODY_SLOT_WAIT_SECONDS = 0.2
+    handler = StreamingBodyASGIHandler()
+    first_read = asyncio.Event()
+
+    async def first_app(scope: Any, receive: Any, send: Any) -> None:
+        async def receive_and_note() -> Any:
+            first_read.set()
+            return await receive()
+
+        await handler(scope, receive_and_note, send)
+
+    first = asyncio.ensure_future(exchange(first_app, _scope(length=None), _body(MiB), stall_after=1))
+    await asyncio.wait_for(first_read.wait(), 10)
+
+    refused = await exchange(handler, _scope(length=None), _body(MiB))
+
+    assert refused.status == 503 and refused.json()["code"] == "service_unavailable"
+    assert refused.headers["retry-after"] == str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS)
+    assert refused.headers["connection"] == "close" and refused.received == 0
+    assert (await asyncio.wait_for(first, 15)).status == 408
+    settings.ASGI_STREAMED_BODY_SLOT_WAIT_SECONDS = 5
+    assert (await exchange(handler, _scope(length=None), _body(MiB))).status == 200  # the slot came back
+
+
 async def test_a_full_buffer_stops_the_reading_until_the_view_takes_from_it():
     message = 64 * 1024
     received = 0

@@ -292,6 +292,9 @@ REQUEST_BODY_STREAMED: dict[str, bool] = {}
 # Streamed-body requests one ASGI process runs at once, each on a thread of its own (the next waits, unread);
 # each may hold a database connection, so keep ASGI_SYNC_THREADS + this <= DB_POOL_MAX_SIZE.
 ASGI_STREAMED_BODY_THREADS = env_int("ASGI_STREAMED_BODY_THREADS", 4)
+# Seconds a streamed-body request waits (unread) for one of those threads; past it 503 service_unavailable
+# with Retry-After, so a burst of uploads is told to come back rather than left hanging.
+ASGI_STREAMED_BODY_SLOT_WAIT_SECONDS = env_seconds("ASGI_STREAMED_BODY_SLOT_WAIT_SECONDS", 30.0)
 # Body bytes a streamed request holds in memory between the socket and its view; past it the server stops
 # reading the socket until the view catches up (back-pressure on the client).
 ASGI_STREAMED_BODY_BUFFER_BYTES = env_int("ASGI_STREAMED_BODY_BUFFER_BYTES", 1024 * 1024, minimum=65536)
