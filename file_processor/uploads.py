@@ -23,6 +23,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from .inspection import SNIFF_BYTES
 
 INCOMING = ".incoming"
+UPLOAD_SUFFIX = ".upload"  # of every upload temporary file (the retention sweep deletes abandoned ones)
 
 
 def upload_temp_dir() -> str | None:
@@ -47,7 +48,7 @@ class HashedUpload(TemporaryUploadedFile):
         self, name: str, content_type: str | None, size: int, charset: str | None, content_type_extra: Any = None
     ) -> None:
         # TemporaryUploadedFile's own, in `upload_temp_dir()` and without the client's extension in the path.
-        file = tempfile.NamedTemporaryFile(suffix=".upload", dir=upload_temp_dir())  # noqa: SIM115  # closed by close()
+        file = tempfile.NamedTemporaryFile(suffix=UPLOAD_SUFFIX, dir=upload_temp_dir())  # noqa: SIM115  # closed by close()
         UploadedFile.__init__(self, file, name, content_type, size, charset, content_type_extra)
 
 

@@ -50,6 +50,10 @@ FILES_SIGNED_UPLOAD_TTL_SECONDS = env_int("FILES_SIGNED_UPLOAD_TTL_SECONDS", 15 
 # Uploaded files and conversion outputs are deleted this many seconds after creation (periodic task).
 FILES_RETENTION_SECONDS = env_int("FILES_RETENTION_SECONDS", 7 * 24 * 3600)
 FILES_RETENTION_INTERVAL_SECONDS = env_int("FILES_RETENTION_INTERVAL_SECONDS", 3600)
+# Upload temporary files (`<MEDIA_ROOT>/.incoming/*.upload`) untouched this long belong to a process that
+# died mid-upload (a live one is written to at least every REQUEST_BODY_IDLE_TIMEOUT_SECONDS while its
+# body arrives): the retention sweep deletes them.
+FILES_INCOMING_MAX_AGE_SECONDS = env_int("FILES_INCOMING_MAX_AGE_SECONDS", 24 * 3600, minimum=3600)
 
 # --- Hostile input guards ---
 # Pillow's decompression-bomb limit (pixels); larger images are refused (422 decompression_bomb).

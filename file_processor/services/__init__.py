@@ -9,7 +9,7 @@
 
 from .conversions import conversion_run, conversion_start
 from .direct import direct_upload_complete, direct_upload_receive, direct_upload_start
-from .files import file_delete, file_store, file_store_bytes, files_expire
+from .files import file_delete, file_store, file_store_bytes, files_expire, files_incoming_sweep
 from .inbound import inbound_convert
 from .webhooks import webhook_deliver, webhook_secret_for
 
@@ -23,6 +23,7 @@ __all__ = [
     "file_store",
     "file_store_bytes",
     "files_expire",
+    "files_incoming_sweep",
     "inbound_convert",
     "webhook_deliver",
     "webhook_secret_for",

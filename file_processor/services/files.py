@@ -6,18 +6,20 @@ import hashlib
 import logging
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from ..inspection import SNIFF_BYTES, content_validate, filename_sanitise, mime_detect
 from ..models import DirectUploadToken, FileOrigin, StoredFile
 from ..selectors import file_get
+from ..uploads import INCOMING, UPLOAD_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -156,4 +158,29 @@ def files_expire(*, now: Any = None, batch_size: int = 500) -> int:
     DirectUploadToken.objects.filter(expires_at__lte=now - timedelta(days=1)).delete()
     if deleted:
         logger.info("files: expired %d file(s)", deleted)
+    files_incoming_sweep(now=now)
     return deleted
+
+
+def files_incoming_sweep(*, now: Any = None) -> int:
+    """Delete upload temporary files a process left behind when it died mid-upload; returns how many.
+
+    Only `*.upload` files in the storage's own `.incoming` folder (`uploads.upload_temp_dir`), never a
+    FILE_UPLOAD_TEMP_DIR the operator named (it may be shared), and only those untouched for
+    FILES_INCOMING_MAX_AGE_SECONDS: a live upload's file is written to while its body arrives.
+    """
+    if settings.FILE_UPLOAD_TEMP_DIR or not isinstance(default_storage, FileSystemStorage):
+        return 0
+    folder = Path(default_storage.location) / INCOMING
+    cutoff = (now or timezone.now()).timestamp() - int(settings.FILES_INCOMING_MAX_AGE_SECONDS)
+    removed = 0
+    for leftover in folder.glob(f"*{UPLOAD_SUFFIX}") if folder.is_dir() else ():
+        try:
+            if leftover.is_file() and not leftover.is_symlink() and leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+                removed += 1
+        except FileNotFoundError:  # its upload finished (moved) or another sweep got it first
+            continue
+    if removed:
+        logger.warning("files: deleted %d upload temporary file(s) left by interrupted uploads", removed)
+    return removed

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -13,7 +16,8 @@ from standardwebhooks import Webhook
 
 from auth_app.services import api_key_create
 from file_processor.models import ConversionJob, StoredFile
-from file_processor.services import files_expire
+from file_processor.services import files_expire, files_incoming_sweep
+from file_processor.uploads import INCOMING
 
 from .conftest import problem
 from .samples import CSV_TEXT
@@ -131,3 +135,35 @@ def test_tasks_are_late_acked_time_limited_and_retention_is_scheduled(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["files-retention"]
     assert entry["task"] == "file_processor.tasks.files_expire_task"
     assert tasks.files_expire_task.delay().get() == 0
+
+
+def _leftover(folder: Path, name: str, *, age_seconds: float) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(b"partial upload")
+    stamp = time.time() - age_seconds
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_retention_deletes_upload_files_a_dead_process_left_behind(settings):
+    incoming = Path(settings.MEDIA_ROOT) / INCOMING
+    abandoned = _leftover(incoming, "tmpa.upload", age_seconds=settings.FILES_INCOMING_MAX_AGE_SECONDS + 60)
+    arriving = _leftover(incoming, "tmpb.upload", age_seconds=settings.FILES_INCOMING_MAX_AGE_SECONDS - 60)
+    other = _leftover(incoming, "notes.txt", age_seconds=settings.FILES_INCOMING_MAX_AGE_SECONDS + 60)
+
+    files_expire()
+
+    assert not abandoned.exists()
+    assert arriving.exists() and other.exists()
+
+
+def test_the_sweep_never_touches_a_temp_dir_the_operator_named(settings, tmp_path):
+    shared = tmp_path / "shared-tmp"
+    settings.FILE_UPLOAD_TEMP_DIR = str(shared)
+    theirs = _leftover(shared, "someone-elses.upload", age_seconds=10 * settings.FILES_INCOMING_MAX_AGE_SECONDS)
+    ours = _leftover(
+        Path(settings.MEDIA_ROOT) / INCOMING, "x.upload", age_seconds=10 * settings.FILES_INCOMING_MAX_AGE_SECONDS
+    )
+    assert files_incoming_sweep() == 0
+    assert theirs.exists() and ours.exists()
