@@ -23,6 +23,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from common.jobs import JobStatus, job_claim, job_enqueue, job_fail, job_succeed, retry_delay
+from common.serialization import format_datetime
 from notifications.services import notification_event_publish, notification_send
 
 from ..converters import ConversionFailed, converter_for, options_validate
@@ -50,9 +51,9 @@ def job_payload(job: ConversionJob) -> dict[str, Any]:
         "output_file_id": str(job.output_id) if job.output_id else None,
         "download_url": f"/api/v1/files/{job.output_id}/download" if job.output_id else None,
         "callback_url": job.callback_url or None,
-        "created_at": job.created_at.isoformat() if job.created_at else None,
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "created_at": format_datetime(job.created_at) if job.created_at else None,
+        "started_at": format_datetime(job.started_at) if job.started_at else None,
+        "finished_at": format_datetime(job.finished_at) if job.finished_at else None,
     }
 
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
+from common.serialization import format_datetime
 
 from ..errors import Gone, PayloadTooLarge, UnsupportedMediaType
 from ..inspection import filename_sanitise, normalise_mime
@@ -61,7 +62,7 @@ def direct_upload_start(*, user: Any, filename: str, content_type: str, size: in
         "url": f"{base_url.rstrip('/')}/api/v1/files/uploads/direct/{signed}",
         "fields": {},
         "headers": {"Content-Type": declared},
-        "expires_at": token.expires_at.isoformat(),
+        "expires_at": format_datetime(token.expires_at),
         "max_size": size,
     }
 
@@ -88,7 +89,7 @@ def _s3_presigned_post(token: DirectUploadToken, ttl: int) -> dict[str, Any]:
         "url": post["url"],
         "fields": post["fields"],
         "headers": {},
-        "expires_at": token.expires_at.isoformat(),
+        "expires_at": format_datetime(token.expires_at),
         "max_size": token.size,
     }
 

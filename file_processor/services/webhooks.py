@@ -22,7 +22,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from common.jobs import job_claim, job_enqueue, job_fail, job_succeed, retry_delay
-from common.serialization import json_dumps
+from common.serialization import format_datetime, json_dumps
 
 from ..models import ConversionJob, WebhookAttempt, WebhookDelivery
 
@@ -51,7 +51,7 @@ def webhook_enqueue(*, job: ConversionJob, event_type: str, data: dict[str, Any]
             defaults={
                 "url": job.callback_url,
                 "event_type": event_type,
-                "payload": {"type": event_type, "timestamp": timezone.now().isoformat(), "data": data},
+                "payload": {"type": event_type, "timestamp": format_datetime(timezone.now()), "data": data},
             },
         )
         if created:

@@ -266,3 +266,13 @@ def test_converting_a_missing_file_is_a_documented_404(auth_client, openapi_conf
     )
     assert response.status_code == 404 and problem(response)["code"] == "file_not_found"
     openapi_conformance(response, "/api/v1/files/convert", "post")
+
+
+def test_a_job_s_times_are_utc_with_z_like_every_other_time_of_the_api(upload, convert, auth_client):
+    source = upload(CSV_TEXT.encode(), name="sales.csv", content_type="text/csv").json()
+    queued, job = convert(source["id"], "json")
+    shown = auth_client.get(f"/api/v1/files/jobs/{job.pk}").json()
+    file_shown = auth_client.get(f"/api/v1/files/{source['id']}").json()
+    for stamp in (queued["created_at"], shown["created_at"], shown["started_at"], shown["finished_at"]):
+        assert stamp.endswith("Z") and "+00:00" not in stamp
+    assert file_shown["created_at"].endswith("Z")

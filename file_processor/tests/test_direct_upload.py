@@ -35,6 +35,7 @@ def test_signed_put_round_trip_works_once(auth_client, api_client, user, stored_
     content = CSV_TEXT.encode()
     signed = _sign(auth_client, content)
     assert signed["method"] == "PUT" and signed["fields"] == {}
+    assert signed["expires_at"].endswith("Z")  # UTC with Z, as every time the API shows
     assert signed["headers"] == {"Content-Type": "text/csv"}
     assert signed["url"].startswith("http://testserver/api/v1/files/uploads/direct/")
     response = _put(api_client, signed["url"], content)  # no credentials: the URL is the credential

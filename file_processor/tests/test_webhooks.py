@@ -94,6 +94,7 @@ def test_completion_webhook_verifies_with_the_users_secret(allow_loopback, conve
     assert delivery["payload"]["type"] == "conversion.succeeded"
     assert delivery["payload"]["data"]["id"] == job_id
     assert delivery["payload"]["data"]["status"] == "succeeded"
+    assert delivery["payload"]["timestamp"].endswith("Z") and delivery["payload"]["data"]["finished_at"].endswith("Z")
     row = WebhookDelivery.objects.get()
     assert row.status == "succeeded" and row.attempts_made.get().status_code == 204
 
