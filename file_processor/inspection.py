@@ -43,6 +43,26 @@ ALIASES = {"image/x-ms-bmp": "image/bmp", "image/x-bmp": "image/bmp", "text/x-ma
 GENERIC_DECLARED = {"", "application/octet-stream", "binary/octet-stream"}
 # Text formats libmagic cannot always tell from plain text; the declared type or extension refines them.
 TEXT_REFINEMENTS = {"text/csv", "text/markdown", "application/json", "text/html"}
+# libmagic's guesses at what a plain text is about, from a line or two of it: a note with a line such
+# as ".ab cd" reads as a troff page, one with "#include" as C. None is a format of its own (no parser
+# of ours treats them differently, none is active content), so to us each is text/plain. Scripts with a
+# shebang, XML and HTML stay what they are.
+TEXT_GUESSES = {
+    "text/troff",
+    "text/x-asm",
+    "text/x-c",
+    "text/x-c++",
+    "text/x-diff",
+    "text/x-fortran",
+    "text/x-java",
+    "text/x-lisp",
+    "text/x-makefile",
+    "text/x-objective-c",
+    "text/x-pascal",
+    "text/x-po",
+    "text/x-script.python",
+    "text/x-tex",
+}
 EXTENSION_TYPES = {
     ".csv": "text/csv",
     ".md": "text/markdown",
@@ -131,6 +151,8 @@ def mime_detect(*, head: bytes, declared: str, filename: str) -> Detected:
     allow-list and against the declared type. Raises 415 when refused."""
     declared_type = normalise_mime(declared)
     detected = normalise_mime(content_sniff(head[:SNIFF_BYTES]))
+    if detected in TEXT_GUESSES:
+        detected = "text/plain"
     hinted = (
         declared_type
         if declared_type in TEXT_REFINEMENTS

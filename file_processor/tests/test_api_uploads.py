@@ -136,3 +136,24 @@ def test_upload_without_file_field_is_400(auth_client):
     response = auth_client.post("/api/v1/files/uploads", {"other": "x"}, format="multipart")
     assert response.status_code == 400
     assert problem(response)["errors"][0]["attr"] == "file"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"Notes abc\n.ab cd\n",  # libmagic: text/troff
+        b"#include <stdio.h>\nint main(void) { return 0; }\n",  # text/x-c
+        b"import os\ndef f():\n    return 1\n",  # text/x-script.python
+        b"diff --git a/x b/x\n--- a/x\n+++ b/x\n",  # text/x-diff
+    ],
+)
+def test_plain_text_that_libmagic_takes_for_a_program_or_a_manual_page_is_text(upload, content):
+    response = upload(content, name="notes.txt", content_type="text/plain")
+    assert response.status_code == 201, response.content
+    assert response.json()["mime_type"] == "text/plain"
+
+
+def test_a_shell_script_is_still_refused_as_what_it_is(upload):
+    response = upload(b"#!/bin/sh\necho hi\n", name="notes.txt", content_type="text/plain")
+    assert response.status_code == 415
+    assert response.json()["detected_type"] == "text/x-shellscript"
