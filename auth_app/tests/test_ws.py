@@ -10,7 +10,6 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.urls import path
 
-from auth_app import ws
 from auth_app.services import auth_session_revoke, auth_session_start
 from auth_app.tokens import token_decode
 from auth_app.ws import (
@@ -18,6 +17,7 @@ from auth_app.ws import (
     CLOSE_UNAUTHENTICATED,
     AuthenticatedJsonWebsocketConsumer,
     WebSocketAuthMiddleware,
+    consumer,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -192,7 +192,7 @@ async def test_a_lost_revocation_push_still_closes_the_socket_at_the_next_rechec
 
     monkeypatch.setattr(sessions, "group_send_after_commit", lambda outgoing: None)  # the push is lost on the way
     checks: dict[str, list[bool]] = {}
-    check = ws._credential_still_valid
+    check = consumer._credential_still_valid
 
     async def recorded(scope):
         result = await check(scope)
@@ -201,7 +201,7 @@ async def test_a_lost_revocation_push_still_closes_the_socket_at_the_next_rechec
             bystander_checked.set()
         return result
 
-    monkeypatch.setattr(ws, "_credential_still_valid", recorded)
+    monkeypatch.setattr(consumer, "_credential_still_valid", recorded)
     other_sid = token_decode(other["access"], expected_type="access").sid
     bystander_checked = asyncio.Event()
     sid = token_decode(pair["access"], expected_type="access").sid

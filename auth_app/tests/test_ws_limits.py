@@ -13,6 +13,7 @@ from auth_app.ws import (
     CLOSE_TOO_BIG,
     CLOSE_TOO_MANY_STREAMS,
     CLOSE_UNAUTHENTICATED,
+    consumer,
 )
 
 from .test_ws import application
@@ -27,7 +28,7 @@ def no_parsing(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a frame was parsed")
 
-    monkeypatch.setattr(ws.json, "loads", refuse)
+    monkeypatch.setattr(consumer.json, "loads", refuse)
 
 
 def _client(access: str | None = None, ip: str = "192.0.2.10") -> WebsocketCommunicator:
@@ -150,7 +151,7 @@ async def test_the_stream_registry_down_closes_1013(user, settings, monkeypatch)
     async def unavailable(**kwargs):
         raise ServiceUnavailable("down")
 
-    monkeypatch.setattr(ws, "stream_slots_acquire", unavailable)
+    monkeypatch.setattr(consumer, "stream_slots_acquire", unavailable)
     communicator = _client(await _access(user))
     await communicator.connect()
     assert await _closed_with(communicator) == ws.CLOSE_TRY_AGAIN

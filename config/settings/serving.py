@@ -1,4 +1,4 @@
-"""Serving-path limits (common/asgi, common/streams, auth_app/ws.py, the 503 mapping in common/errors).
+"""Serving-path limits (common/asgi, common/streams, auth_app/ws/, the 503 mapping in common/errors).
 
 Its variables are the "Serving limits" section of `.env.example`; README "Limits" explains them.
 """
