@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -31,10 +32,17 @@ def upload_temp_dir() -> str | None:
     `.incoming` folder in its root (same filesystem: storing is a rename); else the system temp dir."""
     if settings.FILE_UPLOAD_TEMP_DIR:
         return str(settings.FILE_UPLOAD_TEMP_DIR)
-    if isinstance(default_storage, FileSystemStorage):
-        path = os.path.join(default_storage.location, INCOMING)
+    path = incoming_dir()
+    if path is not None:
         os.makedirs(path, mode=0o700, exist_ok=True)
-        return path
+        return str(path)
+    return None
+
+
+def incoming_dir() -> Path | None:
+    """The storage's own `.incoming` folder (local storage only), whether or not uploads use it now."""
+    if isinstance(default_storage, FileSystemStorage):
+        return Path(default_storage.location) / INCOMING
     return None
 
 

@@ -6,20 +6,19 @@ import hashlib
 import logging
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from ..inspection import SNIFF_BYTES, content_validate, filename_sanitise, mime_detect
 from ..models import DirectUploadToken, FileOrigin, StoredFile
 from ..selectors import file_get
-from ..uploads import INCOMING, UPLOAD_SUFFIX
+from ..uploads import UPLOAD_SUFFIX, incoming_dir
 
 logger = logging.getLogger(__name__)
 
@@ -169,9 +168,9 @@ def files_incoming_sweep(*, now: Any = None) -> int:
     FILE_UPLOAD_TEMP_DIR the operator named (it may be shared), and only those untouched for
     FILES_INCOMING_MAX_AGE_SECONDS: a live upload's file is written to while its body arrives.
     """
-    if settings.FILE_UPLOAD_TEMP_DIR or not isinstance(default_storage, FileSystemStorage):
+    folder = None if settings.FILE_UPLOAD_TEMP_DIR else incoming_dir()
+    if folder is None:
         return 0
-    folder = Path(default_storage.location) / INCOMING
     cutoff = (now or timezone.now()).timestamp() - int(settings.FILES_INCOMING_MAX_AGE_SECONDS)
     removed = 0
     for leftover in folder.glob(f"*{UPLOAD_SUFFIX}") if folder.is_dir() else ():

@@ -19,6 +19,7 @@ from common.errors import FieldError, ValidationFailed
 
 from .. import services
 from ..inspection import upload_limit_error
+from ..models import StoredFile
 from ..serializers import (
     SignedUrlRequestSerializer,
     SignedUrlSerializer,
@@ -86,9 +87,7 @@ class UploadView(APIView):
                 filename=upload.name or "",
                 declared_type=upload.content_type or "",
             )
-        response = Response(StoredFileSerializer(stored).data, status=status.HTTP_201_CREATED)
-        response["Location"] = f"/api/v1/files/{stored.pk}"
-        return response
+        return _created(stored)
 
 
 class SignedUrlView(APIView):
@@ -150,9 +149,7 @@ class DirectUploadView(APIView):
         stored = services.direct_upload_receive(
             signed=token, read=raw.read, content_length=int(declared) if declared else None
         )
-        response = Response(StoredFileSerializer(stored).data, status=status.HTTP_201_CREATED)
-        response["Location"] = f"/api/v1/files/{stored.pk}"
-        return response
+        return _created(stored)
 
 
 class DirectUploadCompleteView(APIView):
@@ -176,6 +173,11 @@ class DirectUploadCompleteView(APIView):
     )
     def post(self, request: Request, token: str) -> Response:
         stored = services.direct_upload_complete(signed=token)
-        response = Response(StoredFileSerializer(stored).data, status=status.HTTP_201_CREATED)
-        response["Location"] = f"/api/v1/files/{stored.pk}"
-        return response
+        return _created(stored)
+
+
+def _created(stored: StoredFile) -> Response:
+    """201 with the stored file and its `Location`: every way of uploading answers alike."""
+    response = Response(StoredFileSerializer(stored).data, status=status.HTTP_201_CREATED)
+    response["Location"] = f"/api/v1/files/{stored.pk}"
+    return response

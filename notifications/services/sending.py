@@ -85,24 +85,40 @@ def _bump_counters(user_ids: Sequence[uuid.UUID], step: int) -> dict[uuid.UUID, 
     """
     if not user_ids:
         return {}
-    users = get_user_model()._meta
-    counters = NotificationCounter._meta
+    with connection.cursor() as cursor:
+        cursor.execute(_counter_bump_sql(len(user_ids)), _counter_bump_params(user_ids, step))
+        return {_user_pk(user): int(last) for user, last in cursor.fetchall()}
+
+
+def _counter_bump_sql(user_count: int) -> str:
+    """The statement of `_bump_counters` for `user_count` users; its parameters: `_counter_bump_params`."""
+    users, counters = get_user_model()._meta, NotificationCounter._meta
     quote = connection.ops.quote_name
     counter_table = quote(counters.db_table)
     user_pk = quote(cast(str, users.pk.column))  # a concrete field always has a column
     # Identifiers come from model metadata, quoted; every value is a parameter.
-    sql = (
+    return (
         f"INSERT INTO {counter_table} (user_id, last_seq)"  # noqa: S608
         f" SELECT {user_pk}, %s FROM {quote(users.db_table)}"
-        f" WHERE {user_pk} IN ({', '.join(['%s'] * len(user_ids))}) ORDER BY {user_pk}"
+        f" WHERE {user_pk} IN ({', '.join(['%s'] * user_count)}) ORDER BY {user_pk}"
         f" ON CONFLICT (user_id) DO UPDATE SET last_seq = {counter_table}.last_seq + %s"
         " RETURNING user_id, last_seq"
     )
-    prep = users.pk.get_db_prep_value
-    params = [step, *(prep(pk, connection) for pk in user_ids), step]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {_user_pk(user): int(last) for user, last in cursor.fetchall()}
+
+
+def _counter_bump_params(user_ids: Sequence[uuid.UUID], step: int) -> list[Any]:
+    prep = get_user_model()._meta.pk.get_db_prep_value
+    return [step, *(prep(pk, connection) for pk in user_ids), step]
+
+
+def _unknown_user() -> ValidationFailed:
+    return _invalid("user_id", "No user with this id exists.", "unknown_user")
+
+
+def _push_after_commit(rows: Sequence[Notification]) -> None:
+    group_send_after_commit(
+        [(user_group(row.recipient_id), notification_message(notification_payload(row))) for row in rows]
+    )
 
 
 def _allocate_seqs(user_ids: Sequence[uuid.UUID], dedupe_key: uuid.UUID | None = None) -> dict[uuid.UUID, int]:
@@ -129,9 +145,7 @@ def _store(user_ids: Sequence[uuid.UUID], content: dict[str, Any], key: uuid.UUI
     rows = Notification.objects.bulk_create(
         [Notification(recipient_id=pk, seq=seqs[pk], dedupe_key=key, **content) for pk in user_ids if pk in seqs]
     )
-    group_send_after_commit(
-        [(user_group(row.recipient_id), notification_message(notification_payload(row))) for row in rows]
-    )
+    _push_after_commit(rows)
     return rows
 
 
@@ -145,39 +159,34 @@ def _store_one(pk: uuid.UUID, content: dict[str, Any]) -> Notification | None:
     prepared by its own model fields (defaults, `auto_now_add`, JSON). None for an unknown user.
     """
     row = Notification(recipient_id=pk, seq=0, dedupe_key=None, **content)
-    fields = _one_statement_fields()
-    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
-    users = get_user_model()._meta
+    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in _one_statement_fields()]
     with connection.cursor() as cursor:
-        cursor.execute(_one_statement_sql(), [users.pk.get_db_prep_value(pk, connection), *values])
+        cursor.execute(_one_statement_sql(), [*_counter_bump_params([pk], 1), *values])
         inserted = cursor.fetchone()
     if inserted is None:
         return None
     row.seq = int(inserted[0])
     row._state.adding, row._state.db = False, connection.alias
-    group_send_after_commit([(user_group(pk), notification_message(notification_payload(row)))])
+    _push_after_commit([row])
     return row
 
 
-def _one_statement_fields() -> list[Any]:
-    return [f for f in Notification._meta.concrete_fields if f.attname not in ("recipient_id", "seq")]
+@functools.cache
+def _one_statement_fields() -> tuple[Any, ...]:
+    """The row's columns that `_store_one` fills from the row itself (recipient and seq come from the counter)."""
+    return tuple(f for f in Notification._meta.concrete_fields if f.attname not in ("recipient_id", "seq"))
 
 
 @functools.cache
 def _one_statement_sql() -> str:
-    users, counters, notifications = get_user_model()._meta, NotificationCounter._meta, Notification._meta
+    """`_counter_bump_sql(1)` as a CTE feeding the notification's INSERT (built once: PostgreSQL only)."""
+    notifications = Notification._meta
     quote = connection.ops.quote_name
-    counter_table = quote(counters.db_table)
-    user_pk = quote(cast(str, users.pk.column))
     columns = [quote(cast(str, field.column)) for field in _one_statement_fields()]
     by_name = {field.name: field for field in notifications.concrete_fields}
     recipient, seq = (quote(cast(str, by_name[name].column)) for name in ("recipient", "seq"))
-    # Identifiers come from model metadata, quoted; every value is a parameter.
     return (
-        f"WITH counter AS (INSERT INTO {counter_table} (user_id, last_seq)"  # noqa: S608
-        f" SELECT {user_pk}, 1 FROM {quote(users.db_table)} WHERE {user_pk} = %s"
-        f" ON CONFLICT (user_id) DO UPDATE SET last_seq = {counter_table}.last_seq + 1"
-        " RETURNING user_id, last_seq)"
+        f"WITH counter AS ({_counter_bump_sql(1)})"  # noqa: S608 - identifiers from model metadata, quoted
         f" INSERT INTO {quote(notifications.db_table)} ({recipient}, {seq}, {', '.join(columns)})"
         f" SELECT user_id, last_seq, {', '.join(['%s'] * len(columns))} FROM counter RETURNING {seq}"
     )
@@ -206,7 +215,7 @@ def notification_send(
     if key is None and connection.vendor == "postgresql":
         stored = _store_one(pk, content)
         if stored is None:
-            raise _invalid("user_id", "No user with this id exists.", "unknown_user")
+            raise _unknown_user()
         return stored
     return _send_in_transaction(pk, content, key)
 
@@ -218,7 +227,7 @@ def _send_in_transaction(pk: uuid.UUID, content: dict[str, Any], key: uuid.UUID 
         return stored[0]
     existing = Notification.objects.filter(recipient_id=pk, dedupe_key=key).first() if key else None
     if existing is None:
-        raise _invalid("user_id", "No user with this id exists.", "unknown_user")
+        raise _unknown_user()
     return existing
 
 
